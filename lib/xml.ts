@@ -1,0 +1,210 @@
+/**
+ * XML for every format of the service: an escaping writer, and a streaming tokenizer on saxes
+ * that refuses DOCTYPE (so no entity can be declared, let alone expanded), insists on UTF-8, and
+ * reports malformed input with its line and column. Format readers are synchronous state machines
+ * on top of the tokens; `parseXmlStream` lifts one onto an Effect Stream of bytes, a chunk at a
+ * time, so memory stays bounded by the largest element, never the file.
+ */
+import { Chunk, Effect, Stream } from "effect"
+import { SaxesParser } from "saxes"
+import { type InputFormat, type Issue, InvalidInput } from "./errors.ts"
+
+// ---------------------------------------------------------------- writing
+
+/** Escape element text. `\r` becomes a reference so that a reader gets it back (XML folds raw CRs). */
+export const escapeText = (s: string): string =>
+  /[&<>\r]/.test(s) ? s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/\r/g, "&#13;") : s
+
+/** Escape an attribute value (double-quoted); whitespace other than space is kept by references. */
+export const escapeAttr = (s: string): string =>
+  /[&<>"\r\n\t]/.test(s)
+    ? s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;").replace(/\r/g, "&#13;").replace(/\n/g, "&#10;").replace(/\t/g, "&#9;")
+    : s
+
+/** Characters XML 1.0 cannot carry at all, even escaped. A writer must refuse them. */
+export const hasCharsXmlCannotHold = (s: string): boolean =>
+  // eslint-disable-next-line no-control-regex
+  /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(s)
+
+export const xmlDeclaration = '<?xml version="1.0" encoding="UTF-8"?>\n'
+
+/** `<Name a="1">text</Name>` on one line; attributes in the order given. */
+export const element = (name: string, text: string, attrs?: ReadonlyArray<readonly [string, string | number | undefined]>): string =>
+  `<${name}${attributes(attrs)}>${escapeText(text)}</${name}>`
+
+export const emptyElement = (name: string, attrs?: ReadonlyArray<readonly [string, string | number | undefined]>): string => `<${name}${attributes(attrs)} />`
+
+const attributes = (attrs?: ReadonlyArray<readonly [string, string | number | undefined]>): string => {
+  if (!attrs) return ""
+  let s = ""
+  for (const [k, v] of attrs) if (v !== undefined) s += ` ${k}="${escapeAttr(String(v))}"`
+  return s
+}
+
+// ---------------------------------------------------------------- reading
+
+export interface XmlOpen {
+  readonly kind: "open"
+  readonly name: string
+  readonly attributes: Readonly<Record<string, string>>
+  readonly line: number
+  readonly column: number
+}
+export interface XmlClose {
+  readonly kind: "close"
+  readonly name: string
+  /** the text directly inside the element when it has no child elements, else "" */
+  readonly text: string
+  /** true when non-whitespace text stood between child elements (mixed content) */
+  readonly mixed: boolean
+  readonly line: number
+  readonly column: number
+}
+export type XmlToken = XmlOpen | XmlClose
+
+/** Thrown by the tokenizer; format readers turn it into an Issue of their file. */
+export class XmlSyntaxError extends Error {
+  constructor(
+    readonly line: number,
+    readonly column: number,
+    readonly expected: string,
+    readonly found: string,
+  ) {
+    super(`expected ${expected}, found ${found}`)
+  }
+}
+
+/**
+ * Bytes in, tokens out, synchronously. UTF-8 only (a BOM is dropped); DOCTYPE refused.
+ */
+export class XmlTokenizer {
+  private readonly decoder = new TextDecoder("utf-8", { fatal: true })
+  private readonly parser = new SaxesParser({ position: true })
+  private out: Array<XmlToken> = []
+  private text = ""
+  private mixed = false
+  private hadChild = false
+  private failure: XmlSyntaxError | undefined
+  private sawRoot = false
+  private bytesSeen = 0
+
+  constructor() {
+    const p = this.parser
+    p.on("doctype", () => this.fail("no DOCTYPE (waie refuses DTDs and entity declarations)", "a DOCTYPE declaration"))
+    p.on("opentag", (tag) => {
+      this.sawRoot = true
+      if (this.text.trim() !== "") this.mixed = true
+      this.text = ""
+      this.hadChild = false
+      this.out.push({ kind: "open", name: tag.name, attributes: tag.attributes as Record<string, string>, line: p.line, column: p.column })
+    })
+    p.on("text", (t) => {
+      this.text += t
+    })
+    p.on("cdata", (t) => {
+      this.text += t
+    })
+    p.on("closetag", (tag) => {
+      const text = this.hadChild ? "" : this.text
+      const mixed = this.mixed || (this.hadChild && this.text.trim() !== "")
+      this.out.push({ kind: "close", name: tag.name, text, mixed, line: p.line, column: p.column })
+      this.text = ""
+      this.mixed = false
+      this.hadChild = true
+    })
+    p.on("error", (e) => {
+      // saxes messages look like "file:line:col: text"; keep the text
+      const msg = e.message.replace(/^[^:]*:\d+:\d+: /, "")
+      this.fail("well-formed XML", msg)
+    })
+  }
+
+  private fail(expected: string, found: string): void {
+    if (this.failure === undefined) this.failure = new XmlSyntaxError(this.parser.line, this.parser.column + 1, expected, found)
+  }
+
+  private drain(): Array<XmlToken> {
+    if (this.failure) throw this.failure
+    const out = this.out
+    this.out = []
+    return out
+  }
+
+  write(bytes: Uint8Array): Array<XmlToken> {
+    this.bytesSeen += bytes.length
+    let s: string
+    try {
+      s = this.decoder.decode(bytes, { stream: true })
+    } catch {
+      throw new XmlSyntaxError(this.parser.line, this.parser.column + 1, "UTF-8 text", "bytes that are not UTF-8")
+    }
+    if (s.length) this.parser.write(s)
+    return this.drain()
+  }
+
+  end(): Array<XmlToken> {
+    let s: string
+    try {
+      s = this.decoder.decode()
+    } catch {
+      throw new XmlSyntaxError(this.parser.line, this.parser.column + 1, "UTF-8 text", "a truncated UTF-8 sequence at the end")
+    }
+    if (s.length) this.parser.write(s)
+    if (!this.sawRoot && this.failure === undefined) {
+      throw new XmlSyntaxError(this.parser.line, this.parser.column + 1, "an XML document", this.bytesSeen === 0 ? "an empty file" : "no root element")
+    }
+    this.parser.close()
+    return this.drain()
+  }
+}
+
+/** A format reader: bytes in, its own events out, issues via thrown XmlSyntaxError or InputIssue. */
+export interface PushParser<A> {
+  write(bytes: Uint8Array): Iterable<A>
+  end(): Iterable<A>
+}
+
+/** A rule broken at a place in the file; thrown by format state machines. */
+export class InputIssue extends Error {
+  constructor(readonly issue: Omit<Issue, "file">) {
+    super(`expected ${issue.expected}, found ${issue.found}`)
+  }
+}
+
+const toInvalid = (format: InputFormat, file: string, e: unknown): InvalidInput | undefined => {
+  if (e instanceof XmlSyntaxError) return new InvalidInput({ format, file, issues: [{ file, line: e.line, column: e.column, expected: e.expected, found: e.found }] })
+  if (e instanceof InputIssue) return new InvalidInput({ format, file, issues: [{ file, ...e.issue }] })
+  return undefined
+}
+
+/**
+ * Run a push parser over a byte stream. The stream fails with InvalidInput at the first
+ * structural problem (a reader cannot go on past malformed XML); anything else thrown is a defect.
+ */
+export const parseXmlStream = <A, E, R>(
+  format: InputFormat,
+  file: string,
+  bytes: Stream.Stream<Uint8Array, E, R>,
+  make: () => PushParser<A>,
+): Stream.Stream<A, E | InvalidInput, R> =>
+  Stream.suspend(() => {
+    const parser = make()
+    const step = (f: () => Iterable<A>): Effect.Effect<Chunk.Chunk<A>, InvalidInput> =>
+      Effect.suspend(() => {
+        try {
+          return Effect.succeed(Chunk.fromIterable(f()))
+        } catch (e) {
+          const invalid = toInvalid(format, file, e)
+          return invalid ? Effect.fail(invalid) : Effect.die(e)
+        }
+      })
+    return bytes.pipe(
+      Stream.mapEffect((chunk) => step(() => parser.write(chunk))),
+      Stream.concat(Stream.fromEffect(step(() => parser.end()))),
+      Stream.flattenChunks,
+    )
+  })
+
+/** Names of the attributes on a token that are not in `allowed`. */
+export const unknownAttributes = (token: XmlOpen, allowed: ReadonlyArray<string>): Array<string> =>
+  Object.keys(token.attributes).filter((k) => !allowed.includes(k))

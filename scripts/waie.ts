@@ -1,0 +1,8 @@
+#!/usr/bin/env node
+/** `waie COMMAND ...`: finds the command among scripts/ and runs it; the exit code is the command's. */
+import { processIo, runCli } from "../lib/cli.ts"
+import { loadCommands } from "./commands.ts"
+
+export const main = async (argv: ReadonlyArray<string>): Promise<number> => runCli(await loadCommands(), argv, processIo())
+
+process.exitCode = await main(process.argv.slice(2))
