@@ -7,7 +7,8 @@
  *   expected.exit    the exit code
  *
  * Inputs sit beside `cmd` (or one folder up, shared by the cases of a format). To re-record after
- * an intended change of output: `npm run goldens:record`, then read the diff before committing.
+ * an intended change of output: `npm run goldens:record` (add `WAIE_GOLDENS=<folder>` to record one
+format only), then read the diff before committing.
  * CI never records: a missing or different expected file fails the test.
  */
 import assert from "node:assert/strict"
@@ -33,7 +34,9 @@ const cases = (dir: string): Array<string> => {
 }
 
 const commands = await loadCommands()
-const all = cases(root)
+// WAIE_GOLDENS=manifest runs (or records) only the cases whose path starts with that prefix
+const only = process.env["WAIE_GOLDENS"]
+const all = cases(root).filter((d) => only === undefined || path.relative(root, d).startsWith(only))
 
 test("there are golden cases", () => {
   assert.ok(all.length > 0, "no golden case found under goldens/")
