@@ -246,7 +246,7 @@ const helpText = (spec: CommandSpec): string => {
   }
   lines.push("Options:")
   for (const o of [...spec.options, jsonOption, helpOption]) {
-    const names = [`--${o.name}${o.takes === "flag" ? "" : ` ${o.placeholder ?? "VALUE"}`}`, ...(o.aliases ?? []).filter((a) => a.length > 1).map((a) => `/${a}${o.takes === "flag" ? "" : ":"}`)]
+    const names = [`--${o.name}${o.takes === "flag" ? "" : ` ${o.placeholder ?? "VALUE"}`}`, ...(o.aliases ?? []).map((a) => `/${a}${o.takes === "flag" ? "" : ":"}`)]
     lines.push(`  ${names.join(", ").padEnd(40)} ${o.description}`)
   }
   lines.push("", "Exit codes:", "  0   success", "  1   the input is invalid (each problem is listed)", "  2   the command line is wrong", "  3   a file could not be read or written")
