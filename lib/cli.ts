@@ -29,12 +29,26 @@ export interface Io {
   readonly stderrIsTTY: boolean
 }
 
-export const processIo = (): Io => ({
+let pipeHandled = false
+
+/** The process's own streams. A reader that goes away (`waie … | head`) ends us quietly. */
+export const processIo = (): Io => {
+  if (!pipeHandled) {
+    pipeHandled = true
+    for (const stream of [process.stdout, process.stderr]) {
+      stream.on("error", (e: NodeJS.ErrnoException) => {
+        if (e.code === "EPIPE") process.exit(typeof process.exitCode === "number" ? process.exitCode : 0)
+        throw e
+      })
+    }
+  }
+  return {
   stdout: (t) => void process.stdout.write(t),
   stderr: (t) => void process.stderr.write(t),
   cwd: process.cwd(),
   stderrIsTTY: process.stderr.isTTY === true,
-})
+  }
+}
 
 export interface OptionSpec {
   /** canonical long name, kebab-case: `--journal` */
