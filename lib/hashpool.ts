@@ -1,0 +1,91 @@
+/**
+ * MD5 of blocks and page ranges in worker threads, one per core. Chunks live in shared memory
+ * (`SharedArrayBuffer`): a worker hashes the very bytes the main thread writes to the drive, so
+ * each byte is read once, written once and hashed once, with no copy between threads.
+ */
+import { Context, Deferred, Effect, Layer } from "effect"
+import { availableParallelism } from "node:os"
+import { Worker } from "node:worker_threads"
+import type { DescribedBlock, DescribedPageRange } from "./blocks.ts"
+
+export interface HashJob {
+  readonly kind: "block" | "page"
+  /** shared memory holding the chunk */
+  readonly memory: SharedArrayBuffer
+  readonly byteOffset: number
+  readonly length: number
+  /** where the chunk starts in its file (a multiple of 4 MiB) */
+  readonly fileOffset: number
+  /** for blocks: the index of the first block of the chunk */
+  readonly firstIndex: number
+}
+
+export type HashResult = ReadonlyArray<DescribedBlock> | ReadonlyArray<DescribedPageRange>
+
+export class HashPool extends Context.Tag("waie/HashPool")<
+  HashPool,
+  {
+    readonly describe: (job: HashJob) => Effect.Effect<HashResult>
+    readonly size: number
+  }
+>() {}
+
+interface Pending {
+  readonly resolve: (r: HashResult) => void
+  readonly reject: (e: Error) => void
+}
+
+/** A pool of `size` workers (default: one per core), ended when the scope closes. */
+export const makeHashPool = (size: number = availableParallelism()) =>
+  Effect.gen(function* () {
+    const workers = yield* Effect.acquireRelease(
+      Effect.promise(() =>
+        Promise.all(
+          Array.from({ length: Math.max(1, size) }, () => {
+            const w = new Worker(new URL("./hash-worker.mjs", import.meta.url))
+            return new Promise<Worker>((resolve, reject) => {
+              w.once("message", () => resolve(w))
+              w.once("error", reject)
+            })
+          }),
+        ),
+      ),
+      (ws) => Effect.promise(() => Promise.all(ws.map((w) => w.terminate()))),
+    )
+    const pending = new Map<number, Pending>()
+    const load = workers.map(() => 0)
+    let nextId = 0
+    workers.forEach((w, i) => {
+      w.on("message", (m: { id: number; result?: HashResult; error?: string }) => {
+        const p = pending.get(m.id)
+        if (!p) return
+        pending.delete(m.id)
+        load[i]!--
+        if (m.error !== undefined) p.reject(new Error(m.error))
+        else p.resolve(m.result!)
+      })
+      w.on("error", (e) => {
+        for (const p of pending.values()) p.reject(e)
+        pending.clear()
+      })
+    })
+    const describe = (job: HashJob): Effect.Effect<HashResult> =>
+      Effect.flatMap(Deferred.make<HashResult>(), (d) =>
+        Effect.suspend(() => {
+          // the least loaded worker; ties go to the lowest index, so a single job stream stays ordered per worker
+          let best = 0
+          for (let i = 1; i < workers.length; i++) if (load[i]! < load[best]!) best = i
+          const id = nextId++
+          load[best]!++
+          pending.set(id, {
+            resolve: (r) => Effect.runSync(Deferred.succeed(d, r)),
+            reject: (e) => Effect.runSync(Deferred.die(d, e)),
+          })
+          workers[best]!.postMessage({ id, ...job })
+          return Deferred.await(d)
+        }),
+      )
+    return { describe, size: workers.length }
+  })
+
+export const HashPoolLive = (size?: number) => Layer.scoped(HashPool, makeHashPool(size))
