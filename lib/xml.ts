@@ -92,6 +92,7 @@ export class XmlTokenizer {
     const p = this.parser
     p.on("doctype", () => this.fail("no DOCTYPE (waie refuses DTDs and entity declarations)", "a DOCTYPE declaration"))
     p.on("opentag", (tag) => {
+      if (this.failure) return
       this.sawRoot = true
       if (this.text.trim() !== "") this.mixed = true
       this.text = ""
@@ -105,6 +106,7 @@ export class XmlTokenizer {
       this.text += t
     })
     p.on("closetag", (tag) => {
+      if (this.failure) return
       const text = this.hadChild ? "" : this.text
       const mixed = this.mixed || (this.hadChild && this.text.trim() !== "")
       this.out.push({ kind: "close", name: tag.name, text, mixed, line: p.line, column: p.column })
@@ -123,8 +125,12 @@ export class XmlTokenizer {
     if (this.failure === undefined) this.failure = new XmlSyntaxError(this.parser.line, this.parser.column + 1, expected, found)
   }
 
+  /**
+   * The tokens read so far. After a syntax error, the tokens before it are still delivered (so a
+   * reader can report what it found on earlier lines); the error is thrown by the next call.
+   */
   private drain(): Array<XmlToken> {
-    if (this.failure) throw this.failure
+    if (this.failure && this.out.length === 0) throw this.failure
     const out = this.out
     this.out = []
     return out
@@ -153,7 +159,8 @@ export class XmlTokenizer {
     if (!this.sawRoot && this.failure === undefined) {
       throw new XmlSyntaxError(this.parser.line, this.parser.column + 1, "an XML document", this.bytesSeen === 0 ? "an empty file" : "no root element")
     }
-    this.parser.close()
+    if (this.failure === undefined) this.parser.close()
+    if (this.failure) throw this.failure
     return this.drain()
   }
 }
