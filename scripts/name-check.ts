@@ -1,0 +1,53 @@
+/** `waie name check --container X --blob-path Y …`: check names against the Blob service's and the tool's rules. */
+import { Effect } from "effect"
+import { type CommandSpec, optionValues, runIfMain } from "../lib/cli.ts"
+import { ExitCode, showValue, UsageError } from "../lib/errors.ts"
+import { checkBlobName, checkBlobPath, checkContainer, checkMetadataName, checkSessionId, checkStorageAccount, isForbiddenInBlobName, type NameProblem } from "../lib/names.ts"
+
+/** A name quoted for a person: code points that cannot be seen (forbidden ones) as \uXXXX escapes. */
+const shownName = (name: string): string =>
+  showValue(name).replace(/[\s\S]/gu, (ch) => {
+    const cp = ch.codePointAt(0)!
+    return isForbiddenInBlobName(cp) ? (cp > 0xffff ? `\\u{${cp.toString(16).toUpperCase()}}` : `\\u${cp.toString(16).toUpperCase().padStart(4, "0")}`) : ch
+  })
+
+const kinds: ReadonlyArray<readonly [option: string, kind: string, check: (name: string) => NameProblem | undefined, description: string]> = [
+  ["container", "container", checkContainer, "a container name"],
+  ["blob-path", "blob path", checkBlobPath, "a blob path: container/blob"],
+  ["blob-name", "blob name", checkBlobName, "a blob name (the part after the container)"],
+  ["account", "storage account", checkStorageAccount, "a storage account name"],
+  ["session-id", "session id", checkSessionId, "a PrepImport session id"],
+  ["metadata-name", "metadata name", checkMetadataName, "a blob metadata name"],
+]
+
+export const command: CommandSpec = {
+  path: ["name", "check"],
+  summary: "check container, blob, account, session-id and metadata names against their rules",
+  options: kinds.map(([name, , , description]) => ({ name, takes: "values" as const, placeholder: "NAME", description: `${description} (may repeat)` })),
+  args: [],
+  run: (parsed, ctx) =>
+    Effect.gen(function* () {
+      let checked = 0
+      let invalid = 0
+      for (const [option, kind, check] of kinds) {
+        for (const name of optionValues(parsed, option)) {
+          checked++
+          const problem = check(name)
+          const shown = `${kind} ${shownName(name)}`
+          if (problem === undefined) {
+            ctx.out.event("name", { kind: option, name, valid: true }, `${shown}: valid`)
+            continue
+          }
+          invalid++
+          if (ctx.out.json) ctx.out.event("name", { kind: option, name, valid: false, expected: problem.expected, found: problem.found })
+          else ctx.io.stderr(`${shown}: expected ${problem.expected}, found ${problem.found}\n`)
+        }
+      }
+      if (checked === 0) {
+        return yield* Effect.fail(new UsageError({ command: "name check", message: `give at least one name to check: ${kinds.map(([o]) => `--${o}`).join(", ")}` }))
+      }
+      return invalid === 0 ? ExitCode.Ok : ExitCode.Invalid
+    }),
+}
+
+runIfMain(import.meta, command)
