@@ -1,0 +1,407 @@
+/**
+ * Checking a DriveManifest against the rules of the format (reference: 001_…, formats.md §6.3–§6.5):
+ * every violation is collected with its line, column and element, not just the first. The rules
+ * run on the reader's events as they come (plain synchronous code, per-blob state only), so a
+ * manifest of millions of blocks is checked in constant memory. The report also gives the MD5 of
+ * the whole file: the ManifestHash a user compares with the journal's `<DriveId>.xml`.
+ */
+import { Effect, Stream } from "effect"
+import { createHash } from "node:crypto"
+import type { Issue } from "./errors.ts"
+import { showValue } from "./errors.ts"
+import type { BlobStart, Block, DriveFieldName, FileRef, ManifestEvent, PageRange, Pos } from "./manifest-model.ts"
+import {
+  base64DecodedLength,
+  blockIdsAllOrNoneUpTo,
+  importDispositions,
+  isHashHex,
+  knownVersions,
+  maxBlockBlobLength,
+  maxBlockIdBytes,
+  maxBlockLength,
+  maxBlocks,
+  maxPageBlobLength,
+  maxPageRangeLength,
+  pageSize,
+} from "./manifest-model.ts"
+import { ManifestParser, readerIssue } from "./manifest-reader.ts"
+import { checkBlobPath } from "./names.ts"
+
+export type ManifestPurpose = "import" | "export"
+export type Credential = "StorageAccountKey" | "ContainerSas" | "none"
+
+export interface CheckOptions {
+  /** import (default): exactly one credential, ImportDisposition allowed; export: no credential, no ImportDisposition */
+  readonly purpose?: ManifestPurpose
+  /** issues listed in the report; more are counted in `omitted` (default 1000) */
+  readonly maxIssues?: number
+}
+
+export interface ManifestStats {
+  readonly blobLists: number
+  readonly blobs: number
+  readonly blocks: number
+  readonly pageRanges: number
+  /** sum of the blobs' Length: the data the manifest describes */
+  readonly bytes: number
+}
+
+export interface ManifestReport {
+  /** no error (warnings allowed) */
+  readonly ok: boolean
+  readonly purpose: ManifestPurpose
+  /** errors and warnings, in file order, at most `maxIssues` */
+  readonly issues: ReadonlyArray<Issue>
+  /** issues found beyond those listed */
+  readonly omitted: number
+  readonly errors: number
+  readonly warnings: number
+  /** false when reading stopped at a structural problem (the last issue): the rest was not checked */
+  readonly complete: boolean
+  readonly stats: ManifestStats
+  readonly version?: string
+  readonly driveId?: string
+  /** which credential the manifest carries (never its value) */
+  readonly credential: Credential
+  /** MD5 of the whole file, 32 upper-case hex digits */
+  readonly hash: string
+  /** size of the file */
+  readonly fileBytes: number
+}
+
+type Where = Pos | undefined
+
+const secretNotShown = "(the value is not shown: it is a secret)"
+
+/** A relative path on the drive: the docs write them `\dir\file` (from the drive root) or `dir/file`. */
+export const checkDrivePath = (p: string): { expected: string; found: string } | undefined => {
+  const expected = "a path relative to the drive root"
+  if (p === "") return { expected, found: "an empty path" }
+  if (/^[A-Za-z]:/.test(p)) return { expected: `${expected} (no drive letter)`, found: showValue(p) }
+  if (/^[\\/]{2}/.test(p)) return { expected: `${expected} (not a network path)`, found: showValue(p) }
+  if (p.split(/[\\/]/).includes("..")) return { expected: `${expected} without '..' segments`, found: showValue(p) }
+  return undefined
+}
+
+/** The rules as a synchronous consumer of events. `report` gives the verdict. */
+export class ManifestRules {
+  private readonly purpose: ManifestPurpose
+  private readonly maxIssues: number
+  private readonly issues: Array<Issue> = []
+  private omitted = 0
+  private errors = 0
+  private warnings = 0
+  private complete = true
+
+  private version: string | undefined
+  private driveId: string | undefined
+  private readonly seen = new Map<DriveFieldName, Where>()
+  private credential: Credential = "none"
+  private firstList: Where
+  private end: Where
+
+  private blobLists = 0
+  private blobs = 0
+  private blocks = 0
+  private pageRanges = 0
+  private bytes = 0
+
+  // per-blob state
+  private blob: BlobStart | undefined
+  private next = 0
+  private count = 0
+  private idBytes = -1
+  private idsPresent: boolean | undefined
+  private idMixReported = false
+  private beyondReported = false
+
+  constructor(
+    private readonly file: string,
+    options: CheckOptions = {},
+  ) {
+    this.purpose = options.purpose ?? "import"
+    this.maxIssues = options.maxIssues ?? 1000
+  }
+
+  private add(at: Where, field: string, expected: string, found: string, severity: "error" | "warning" = "error"): void {
+    if (severity === "error") this.errors++
+    else this.warnings++
+    if (this.issues.length >= this.maxIssues) {
+      this.omitted++
+      return
+    }
+    const issue: { -readonly [K in keyof Issue]: Issue[K] } = { file: this.file, expected, found }
+    if (at?.line !== undefined) issue.line = at.line
+    if (at?.line !== undefined && at.column !== undefined) issue.column = at.column
+    issue.field = field
+    if (severity === "warning") issue.severity = "warning"
+    this.issues.push(issue)
+  }
+
+  /** The reader stopped: its problem is the last issue, and nothing after it was checked. */
+  structural(issue: Issue): void {
+    this.complete = false
+    this.errors++
+    if (this.issues.length >= this.maxIssues) this.omitted++
+    else this.issues.push(issue)
+  }
+
+  private fileRef(ref: FileRef | undefined, field: string): void {
+    if (ref === undefined) return
+    if (!isHashHex(ref.hash)) this.add(ref, `${field}/@Hash`, "32 hex digits (the MD5 of the file)", showValue(ref.hash))
+    const p = checkDrivePath(ref.path)
+    if (p) this.add(ref, field, p.expected, p.found)
+  }
+
+  event(e: ManifestEvent): void {
+    switch (e._tag) {
+      case "Block":
+        return this.block(e)
+      case "PageRange":
+        return this.pageRange(e)
+      case "BlobStart":
+        return this.blobStart(e)
+      case "BlobEnd":
+        return this.blobEnd(e)
+      case "ManifestStart":
+        this.version = e.version
+        if (!knownVersions.includes(e.version)) this.add(e, "DriveManifest/@Version", `a Version seen in the documentation (${knownVersions.join(" or ")})`, showValue(e.version), "warning")
+        return
+      case "DriveField":
+        return this.driveField(e.name, e.value, e)
+      case "BlobListStart":
+        this.blobLists++
+        if (this.firstList === undefined) this.firstList = { ...(e.line !== undefined ? { line: e.line } : {}), ...(e.column !== undefined ? { column: e.column } : {}) }
+        this.fileRef(e.metadataPath, "BlobList/MetadataPath")
+        this.fileRef(e.propertiesPath, "BlobList/PropertiesPath")
+        return
+      case "BlobListEnd":
+        return
+      case "ManifestEnd":
+        this.end = e
+        return
+    }
+  }
+
+  private driveField(name: DriveFieldName, value: string, at: Where): void {
+    const before = this.seen.get(name)
+    if (this.seen.has(name)) this.add(at, `Drive/${name}`, `one ${name} in the Drive`, `a second one${before?.line !== undefined ? ` (the first is on line ${before.line})` : ""}`)
+    else this.seen.set(name, at)
+    switch (name) {
+      case "DriveId":
+        if (this.driveId === undefined) this.driveId = value
+        if (value.trim() === "") this.add(at, "Drive/DriveId", "the drive's id (its serial number)", "an empty value")
+        if (this.firstList !== undefined) this.add(at, "Drive/DriveId", "DriveId before any BlobList", `a DriveId after the BlobList${this.firstList.line !== undefined ? ` of line ${this.firstList.line}` : ""}`)
+        return
+      case "StorageAccountKey":
+      case "ContainerSas": {
+        if (this.purpose === "export") {
+          this.add(at, `Drive/${name}`, "no StorageAccountKey or ContainerSas in an export manifest (the service omits them)", `a ${name}`, "warning")
+        } else if (this.credential !== "none" && this.credential !== name) {
+          this.add(at, `Drive/${name}`, "exactly one of StorageAccountKey and ContainerSas", `both (a ${this.credential} and a ${name})`)
+        }
+        if (this.credential === "none") this.credential = name
+        if (value.trim() === "") {
+          this.add(at, `Drive/${name}`, name === "StorageAccountKey" ? "a storage account key" : "a container SAS token", "an empty value")
+        } else if (name === "StorageAccountKey") {
+          const n = base64DecodedLength(value)
+          if (n === undefined) this.add(at, "Drive/StorageAccountKey", "a storage account key in Base64", `a value that is not Base64 ${secretNotShown}`)
+          else if (n !== 64) this.add(at, "Drive/StorageAccountKey", "a storage account key of 64 bytes (88 Base64 characters)", `${n} bytes ${secretNotShown}`, "warning")
+        } else if (!/(^|[?&])sig=/.test(value)) {
+          this.add(at, "Drive/ContainerSas", "a container SAS token with a signature (sig=…)", `a value without sig= ${secretNotShown}`)
+        }
+        return
+      }
+      case "ClientCreator":
+        return
+    }
+  }
+
+  private blobStart(e: BlobStart): void {
+    this.blobs++
+    this.bytes += e.length
+    this.blob = e
+    this.next = 0
+    this.count = 0
+    this.idBytes = -1
+    this.idsPresent = undefined
+    this.idMixReported = false
+    this.beyondReported = false
+    const at = e.at ?? {}
+    const name = checkBlobPath(e.blobPath)
+    if (name) this.add(at.BlobPath ?? e, "Blob/BlobPath", name.expected, name.found)
+    const file = checkDrivePath(e.filePath)
+    if (file) this.add(at.FilePath ?? e, "Blob/FilePath", file.expected, file.found)
+    if (e.importDisposition !== undefined) {
+      if (this.purpose === "export") this.add(at.ImportDisposition ?? e, "Blob/ImportDisposition", "no ImportDisposition in an export manifest", showValue(e.importDisposition))
+      else if (!importDispositions.includes(e.importDisposition)) this.add(at.ImportDisposition ?? e, "Blob/ImportDisposition", "rename, no-overwrite or overwrite", showValue(e.importDisposition))
+    }
+    if (e.snapshot !== undefined && this.purpose === "import") this.add(at.Snapshot ?? e, "Blob/Snapshot", "no Snapshot in an import manifest (it names an exported blob snapshot)", showValue(e.snapshot), "warning")
+    const lengthAt = at.Length ?? e
+    if (e.list === "page") {
+      if (e.length % pageSize !== 0) this.add(lengthAt, "Blob/Length", "a multiple of 512 for a page blob", `${e.length} (${e.length % pageSize} bytes past the last full page)`)
+      if (e.length > maxPageBlobLength) this.add(lengthAt, "Blob/Length", `at most ${maxPageBlobLength} bytes (8 TiB) for a page blob`, String(e.length))
+    } else if (e.length > maxBlockBlobLength) {
+      this.add(lengthAt, "Blob/Length", `at most ${maxBlockBlobLength} bytes for a block blob (50,000 blocks of 4 MiB)`, String(e.length))
+    }
+    if (e.list === "none" && e.length > 0) this.add(e, "Blob", `a BlockList or PageRangeList describing the blob's ${e.length} bytes`, "neither")
+  }
+
+  private block(e: Block): void {
+    this.blocks++
+    const n = ++this.count
+    const blob = this.blob!
+    if (n === maxBlocks + 1) this.add(e, "BlockList", `at most ${maxBlocks} blocks in a blob`, `block ${n}`)
+    if (!isHashHex(e.hash)) this.add(e, "Block/@Hash", "32 hex digits (the MD5 of the block)", showValue(e.hash))
+    if (e.offset !== this.next) this.add(e, "Block/@Offset", n === 1 ? "0 (the first block starts at the beginning of the file)" : `${this.next} (where the previous block ends: blocks are ordered and contiguous)`, String(e.offset))
+    if (e.length === 0 || e.length > maxBlockLength) this.add(e, "Block/@Length", `1 to ${maxBlockLength} bytes (4 MiB)`, String(e.length))
+    const end = e.offset + e.length
+    if (end > blob.length && !this.beyondReported) {
+      this.beyondReported = true
+      this.add(e, "Block", `blocks within the blob's Length of ${blob.length} bytes`, `a block ending at ${end}`)
+    }
+    this.next = end
+    const present = e.id !== undefined
+    if (e.id !== undefined) {
+      const bytes = base64DecodedLength(e.id)
+      if (bytes === undefined) this.add(e, "Block/@Id", "a Base64 block id", showValue(e.id))
+      else if (bytes > maxBlockIdBytes) this.add(e, "Block/@Id", `a block id of at most ${maxBlockIdBytes} bytes once decoded`, `${bytes} bytes (${showValue(e.id)})`)
+      else if (this.idBytes === -1) this.idBytes = bytes
+      else if (bytes !== this.idBytes) this.add(e, "Block/@Id", `a block id of ${this.idBytes} bytes like the blob's first (the ids of a blob all have one length)`, `${bytes} bytes (${showValue(e.id)})`)
+    }
+    if (this.idsPresent === undefined) this.idsPresent = present
+    else if (present !== this.idsPresent && !this.idMixReported && blob.length <= blockIdsAllOrNoneUpTo) {
+      this.idMixReported = true
+      this.add(e, "Block/@Id", "block ids on every block or on none (the blob is at most 64 MiB)", present ? "an Id after blocks without one" : "no Id after blocks with one")
+    }
+  }
+
+  private pageRange(e: PageRange): void {
+    this.pageRanges++
+    const blob = this.blob!
+    if (!isHashHex(e.hash)) this.add(e, "PageRange/@Hash", "32 hex digits (the MD5 of the range)", showValue(e.hash))
+    if (e.offset % pageSize !== 0) this.add(e, "PageRange/@Offset", "a multiple of 512", String(e.offset))
+    if (e.length === 0 || e.length % pageSize !== 0 || e.length > maxPageRangeLength) this.add(e, "PageRange/@Length", `a multiple of 512 from 512 to ${maxPageRangeLength} (4 MiB)`, String(e.length))
+    if (e.offset < this.next) this.add(e, "PageRange/@Offset", `at least ${this.next} (ranges are ordered by offset and do not overlap)`, String(e.offset))
+    const end = e.offset + e.length
+    if (end > blob.length) this.add(e, "PageRange", `a range within the blob's Length of ${blob.length} bytes`, `a range ending at ${end}`)
+    if (end > this.next) this.next = end
+  }
+
+  private blobEnd(e: { metadataPath?: FileRef; propertiesPath?: FileRef }): void {
+    const blob = this.blob!
+    if (blob.list === "block" && !this.beyondReported && this.next < blob.length) {
+      this.add(blob.at?.List ?? blob, "BlockList", `blocks covering the blob's Length of ${blob.length} bytes`, this.count === 0 ? "no blocks" : `blocks ending at ${this.next}`)
+    }
+    this.fileRef(e.metadataPath, "Blob/MetadataPath")
+    this.fileRef(e.propertiesPath, "Blob/PropertiesPath")
+    this.blob = undefined
+  }
+
+  /** The verdict, after the last event (or the structural problem). */
+  report(hash: string, fileBytes: number): ManifestReport {
+    if (this.complete) {
+      const at = this.firstList ?? this.end
+      if (!this.seen.has("DriveId")) this.add(at, "Drive/DriveId", "a DriveId in the Drive (before any BlobList)", "none")
+      if (this.purpose === "import" && this.credential === "none") this.add(at, "Drive", "a StorageAccountKey or a ContainerSas (an import manifest carries one)", "neither")
+    }
+    return {
+      ok: this.errors === 0,
+      purpose: this.purpose,
+      issues: this.issues,
+      omitted: this.omitted,
+      errors: this.errors,
+      warnings: this.warnings,
+      complete: this.complete,
+      stats: { blobLists: this.blobLists, blobs: this.blobs, blocks: this.blocks, pageRanges: this.pageRanges, bytes: this.bytes },
+      ...(this.version !== undefined ? { version: this.version } : {}),
+      ...(this.driveId !== undefined ? { driveId: this.driveId } : {}),
+      credential: this.credential,
+      hash,
+      fileBytes,
+    }
+  }
+}
+
+const parseSlice = 64 * 1024
+
+/**
+ * Check a manifest read from `bytes` (`file` is the path as shown). Never fails on the manifest's
+ * content: every problem, the reader's structural one included, is an issue of the report. Fails
+ * only with the byte stream's own error (an unreadable file).
+ */
+export const checkManifest = <E, R>(file: string, bytes: Stream.Stream<Uint8Array, E, R>, options: CheckOptions = {}): Effect.Effect<ManifestReport, E, R> =>
+  Effect.suspend(() => {
+    const parser = new ManifestParser()
+    const rules = new ManifestRules(file, options)
+    const md5 = createHash("md5")
+    let size = 0
+    let stopped = false
+    const feed = (events: () => ReadonlyArray<ManifestEvent>): void => {
+      if (stopped) return
+      try {
+        const list = events()
+        for (let i = 0; i < list.length; i++) rules.event(list[i]!)
+      } catch (e) {
+        const issue = readerIssue(file, e)
+        if (issue === undefined) throw e
+        stopped = true
+        rules.structural(issue)
+      }
+    }
+    return bytes.pipe(
+      Stream.runForEach((chunk) =>
+        Effect.sync(() => {
+          md5.update(chunk)
+          size += chunk.length
+          // parse in small slices: the tokens and events of a slice die young, which keeps the
+          // garbage collector cheap (with a 1 MiB slice they outlive a scavenge and get promoted)
+          for (let at = 0; at < chunk.length; at += parseSlice) {
+            const slice = chunk.subarray(at, Math.min(at + parseSlice, chunk.length))
+            feed(() => parser.write(slice))
+          }
+        }),
+      ),
+      Effect.map(() => {
+        feed(() => parser.end())
+        return rules.report(md5.digest("hex").toUpperCase(), size)
+      }),
+    )
+  })
+
+// ---------------------------------------------------------------- presenting a report
+
+const grouped = (n: number): string => String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ",")
+const count = (n: number, one: string, many = `${one}s`): string => `${grouped(n)} ${n === 1 ? one : many}`
+
+/** The report's verdict and figures: a JSON object (`type` added by the caller) and the same for a person. */
+export const reportSummary = (file: string, r: ManifestReport): { data: Record<string, unknown>; human: string } => {
+  const data: Record<string, unknown> = {
+    file,
+    valid: r.ok,
+    purpose: r.purpose,
+    complete: r.complete,
+    errors: r.errors,
+    warnings: r.warnings,
+    ...(r.version !== undefined ? { version: r.version } : {}),
+    ...(r.driveId !== undefined ? { driveId: r.driveId } : {}),
+    credential: r.credential,
+    ...r.stats,
+    hash: r.hash,
+    fileBytes: r.fileBytes,
+  }
+  const verdict = r.ok
+    ? `${file}: valid ${r.purpose} manifest${r.warnings ? ` (${count(r.warnings, "warning")})` : ""}`
+    : `${file}: invalid ${r.purpose} manifest (${count(r.errors, "error")}${r.warnings ? `, ${count(r.warnings, "warning")}` : ""})`
+  const last = r.issues[r.issues.length - 1]
+  const lines = [verdict]
+  if (!r.complete) lines.push(`  reading stopped${last?.line !== undefined ? ` at line ${last.line}` : ""}: the rest of the file was not checked`)
+  lines.push(
+    `  version     ${r.version ?? "(none)"}`,
+    `  drive id    ${r.driveId ?? "(none)"}`,
+    `  credential  ${r.credential === "none" ? "none" : `${r.credential} (value not shown)`}`,
+    `  contents    ${count(r.stats.blobLists, "blob list")}, ${count(r.stats.blobs, "blob")}, ${count(r.stats.blocks, "block")}, ${count(r.stats.pageRanges, "page range")}, ${count(r.stats.bytes, "byte")} of data`,
+    `  hash        ${r.hash} (MD5 of the file's ${count(r.fileBytes, "byte")}: its ManifestHash)`,
+  )
+  return { data, human: lines.join("\n") + "\n" }
+}

@@ -1,0 +1,174 @@
+/**
+ * The DriveManifest as a sequence of events, so that nothing forces a manifest (hundreds of MB,
+ * millions of `<Block>`s) into memory: the writer serializes events as they come, the reader
+ * produces them a chunk of the file at a time, the checker keeps per-blob state only.
+ *
+ * The order of events mirrors the XML (reference: 001_… "manifest file format"):
+ *
+ *   ManifestStart  DriveField*  ( BlobListStart ( BlobStart (Block* | PageRange*) BlobEnd )* BlobListEnd )*  ManifestEnd
+ *
+ * Events read from a file also carry the place of their element (`line`, `column`: the end of the
+ * element's start tag, as the XML tokenizer reports it) so that rule checks can point at it.
+ */
+
+/** A place in the manifest file (1-based). */
+export interface Pos {
+  readonly line?: number
+  readonly column?: number
+}
+
+/** `<MetadataPath Hash="…">path</MetadataPath>` or `<PropertiesPath …>`: a file on the drive and the MD5 of its bytes. */
+export interface FileRef extends Pos {
+  readonly path: string
+  /** Base16 MD5 of the file (upper case when it is 32 hex digits; the reader keeps anything else as found) */
+  readonly hash: string
+}
+
+export type DriveFieldName = "DriveId" | "StorageAccountKey" | "ContainerSas" | "ClientCreator"
+export const driveFieldNames: ReadonlyArray<DriveFieldName> = ["DriveId", "StorageAccountKey", "ContainerSas", "ClientCreator"]
+
+/** The simple children of `<Blob>` that precede its block or page range list. */
+export type BlobFieldName = "BlobPath" | "FilePath" | "ClientData" | "Snapshot" | "Length" | "ImportDisposition"
+
+/** Which list a blob has: a `<BlockList>` (block blob), a `<PageRangeList>` (page blob) or neither. */
+export type BlobListKind = "block" | "page" | "none"
+
+export interface ManifestStart extends Pos {
+  readonly _tag: "ManifestStart"
+  /** `DriveManifest/@Version`: waie writes 2014-11-01; the docs also show 2011-10-01 */
+  readonly version: string
+}
+export interface DriveField extends Pos {
+  readonly _tag: "DriveField"
+  readonly name: DriveFieldName
+  readonly value: string
+}
+export interface BlobListStart extends Pos {
+  readonly _tag: "BlobListStart"
+  /** `BlobList/@Id`, e.g. `session#1-0` (the tool's session id and a counter) */
+  readonly id?: string
+  readonly metadataPath?: FileRef
+  readonly propertiesPath?: FileRef
+}
+export interface BlobStart extends Pos {
+  readonly _tag: "BlobStart"
+  readonly blobPath: string
+  readonly filePath: string
+  readonly clientData?: string
+  readonly snapshot?: string
+  readonly length: number
+  readonly importDisposition?: string
+  readonly list: BlobListKind
+  /** where each field and the list were found (reader only) */
+  readonly at?: Partial<Record<BlobFieldName | "List", Pos>>
+}
+export interface Block extends Pos {
+  readonly _tag: "Block"
+  readonly offset: number
+  readonly length: number
+  readonly id?: string
+  readonly hash: string
+}
+export interface PageRange extends Pos {
+  readonly _tag: "PageRange"
+  readonly offset: number
+  readonly length: number
+  readonly hash: string
+}
+export interface BlobEnd extends Pos {
+  readonly _tag: "BlobEnd"
+  readonly metadataPath?: FileRef
+  readonly propertiesPath?: FileRef
+}
+export interface BlobListEnd extends Pos {
+  readonly _tag: "BlobListEnd"
+}
+export interface ManifestEnd extends Pos {
+  readonly _tag: "ManifestEnd"
+}
+
+export type ManifestEvent = ManifestStart | DriveField | BlobListStart | BlobStart | Block | PageRange | BlobEnd | BlobListEnd | ManifestEnd
+
+// ---------------------------------------------------------------- limits (reference: formats.md §6.3–§6.5)
+
+export const MiB = 1024 * 1024
+/** `Block/@Length` and `PageRange/@Length`: at most 4 MiB */
+export const maxBlockLength = 4 * MiB
+export const maxPageRangeLength = 4 * MiB
+/** blocks of one blob */
+export const maxBlocks = 50_000
+/** what a manifest can describe as one block blob: 50,000 blocks of 4 MiB (≈ 195 GiB) */
+export const maxBlockBlobLength = maxBlocks * maxBlockLength
+/** page blobs: at most 8 TiB, in 512-byte pages */
+export const maxPageBlobLength = 8 * 1024 * 1024 * MiB
+export const pageSize = 512
+/** up to this length, block ids are all present or all absent */
+export const blockIdsAllOrNoneUpTo = 64 * MiB
+/** a block id decodes to at most 64 bytes */
+export const maxBlockIdBytes = 64
+
+/** The version waie writes for imports. */
+export const importVersion = "2014-11-01"
+/** Versions seen in the documentation (001_… shows 2014-11-01; the RepairExport sample 2011-10-01). */
+export const knownVersions: ReadonlyArray<string> = ["2014-11-01", "2011-10-01"]
+
+export const importDispositions: ReadonlyArray<string> = ["rename", "no-overwrite", "overwrite"]
+
+// ---------------------------------------------------------------- value helpers
+
+/** A non-negative integer JS can hold exactly (offsets and lengths). */
+export const isLength = (n: number): boolean => Number.isSafeInteger(n) && n >= 0
+
+/** Decimal digits, optionally surrounded by white space → the number, or undefined when it is not a safe non-negative integer. */
+export const parseLength = (text: string): number | undefined => {
+  // fast path (the hot one: millions of Offset/Length attributes): plain digits, at most 15 of them
+  const size = text.length
+  if (size > 0 && size <= 15) {
+    let v = 0
+    let i = 0
+    for (; i < size; i++) {
+      const c = text.charCodeAt(i) - 48
+      if (c < 0 || c > 9) break
+      v = v * 10 + c
+    }
+    if (i === size) return v
+  }
+  const t = text.trim()
+  if (!/^[0-9]+$/.test(t)) return undefined
+  const n = Number(t)
+  return Number.isSafeInteger(n) ? n : undefined
+}
+
+const hexPattern = /^[0-9A-Fa-f]{32}$/
+const upperHexPattern = /^[0-9A-F]{32}$/
+
+/** A Base16 MD5 as found in a file: surrounding white space dropped, upper-cased when it is 32 hex digits, otherwise kept as found. */
+export const normaliseHash = (raw: string): string => {
+  if (upperHexPattern.test(raw)) return raw
+  const t = raw.trim()
+  return hexPattern.test(t) ? t.toUpperCase() : t
+}
+
+/** A normalised manifest hash: exactly 32 upper-case hex digits. */
+export const isHashHex = (s: string): boolean => upperHexPattern.test(s)
+
+const base64Pattern = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/
+
+/** Bytes a Base64 string decodes to, or undefined when it is not canonical padded Base64. */
+export const base64DecodedLength = (s: string): number | undefined => {
+  if (s.length % 4 !== 0 || !base64Pattern.test(s)) return undefined
+  const pad = s.endsWith("==") ? 2 : s.endsWith("=") ? 1 : 0
+  return (s.length / 4) * 3 - pad
+}
+
+/** Drop reader positions: what a writer needs, and what two reads of equal manifests share. */
+export const withoutPositions = (e: ManifestEvent): ManifestEvent => {
+  const { line: _l, column: _c, ...rest } = e as ManifestEvent & { at?: unknown }
+  const r = rest as Record<string, unknown>
+  delete r["at"]
+  for (const k of ["metadataPath", "propertiesPath"]) {
+    const ref = r[k] as FileRef | undefined
+    if (ref !== undefined) r[k] = { path: ref.path, hash: ref.hash }
+  }
+  return r as unknown as ManifestEvent
+}
