@@ -58,6 +58,8 @@ export interface ManifestReport {
   readonly warnings: number
   /** false when reading stopped at a structural problem (the last issue): the rest was not checked */
   readonly complete: boolean
+  /** the line of that structural problem */
+  readonly stoppedAt?: number
   readonly stats: ManifestStats
   readonly version?: string
   readonly driveId?: string
@@ -92,6 +94,7 @@ export class ManifestRules {
   private errors = 0
   private warnings = 0
   private complete = true
+  private stoppedAt: number | undefined
 
   private version: string | undefined
   private driveId: string | undefined
@@ -130,17 +133,23 @@ export class ManifestRules {
       this.omitted++
       return
     }
-    const issue: { -readonly [K in keyof Issue]: Issue[K] } = { file: this.file, expected, found }
-    if (at?.line !== undefined) issue.line = at.line
-    if (at?.line !== undefined && at.column !== undefined) issue.column = at.column
-    issue.field = field
-    if (severity === "warning") issue.severity = "warning"
+    // keys in the order every issue of waie has: file, line, column, field, expected, found, severity
+    const issue: Issue = {
+      file: this.file,
+      ...(at?.line !== undefined ? { line: at.line } : {}),
+      ...(at?.line !== undefined && at.column !== undefined ? { column: at.column } : {}),
+      field,
+      expected,
+      found,
+      ...(severity === "warning" ? { severity } : {}),
+    }
     this.issues.push(issue)
   }
 
   /** The reader stopped: its problem is the last issue, and nothing after it was checked. */
   structural(issue: Issue): void {
     this.complete = false
+    this.stoppedAt = issue.line
     this.errors++
     if (this.issues.length >= this.maxIssues) this.omitted++
     else this.issues.push(issue)
@@ -239,7 +248,7 @@ export class ManifestRules {
     if (e.snapshot !== undefined && this.purpose === "import") this.add(at.Snapshot ?? e, "Blob/Snapshot", "no Snapshot in an import manifest (it names an exported blob snapshot)", showValue(e.snapshot), "warning")
     const lengthAt = at.Length ?? e
     if (e.list === "page") {
-      if (e.length % pageSize !== 0) this.add(lengthAt, "Blob/Length", "a multiple of 512 for a page blob", `${e.length} (${e.length % pageSize} bytes past the last full page)`)
+      if (e.length % pageSize !== 0) this.add(lengthAt, "Blob/Length", "a multiple of 512 for a page blob", `${e.length} (${e.length % pageSize} byte${e.length % pageSize === 1 ? "" : "s"} past the last full page)`)
       if (e.length > maxPageBlobLength) this.add(lengthAt, "Blob/Length", `at most ${maxPageBlobLength} bytes (8 TiB) for a page blob`, String(e.length))
     } else if (e.length > maxBlockBlobLength) {
       this.add(lengthAt, "Blob/Length", `at most ${maxBlockBlobLength} bytes for a block blob (50,000 blocks of 4 MiB)`, String(e.length))
@@ -305,14 +314,18 @@ export class ManifestRules {
       if (!this.seen.has("DriveId")) this.add(at, "Drive/DriveId", "a DriveId in the Drive (before any BlobList)", "none")
       if (this.purpose === "import" && this.credential === "none") this.add(at, "Drive", "a StorageAccountKey or a ContainerSas (an import manifest carries one)", "neither")
     }
+    // file order: the checks made at the end (no DriveId, no credential) name earlier lines
+    const issues = this.issues.map((issue, i) => [issue, i] as const)
+    issues.sort(([a, i], [b, j]) => (a.line ?? Infinity) - (b.line ?? Infinity) || i - j)
     return {
       ok: this.errors === 0,
       purpose: this.purpose,
-      issues: this.issues,
+      issues: issues.map(([issue]) => issue),
       omitted: this.omitted,
       errors: this.errors,
       warnings: this.warnings,
       complete: this.complete,
+      ...(this.stoppedAt !== undefined ? { stoppedAt: this.stoppedAt } : {}),
       stats: { blobLists: this.blobLists, blobs: this.blobs, blocks: this.blocks, pageRanges: this.pageRanges, bytes: this.bytes },
       ...(this.version !== undefined ? { version: this.version } : {}),
       ...(this.driveId !== undefined ? { driveId: this.driveId } : {}),
@@ -368,40 +381,3 @@ export const checkManifest = <E, R>(file: string, bytes: Stream.Stream<Uint8Arra
       }),
     )
   })
-
-// ---------------------------------------------------------------- presenting a report
-
-const grouped = (n: number): string => String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ",")
-const count = (n: number, one: string, many = `${one}s`): string => `${grouped(n)} ${n === 1 ? one : many}`
-
-/** The report's verdict and figures: a JSON object (`type` added by the caller) and the same for a person. */
-export const reportSummary = (file: string, r: ManifestReport): { data: Record<string, unknown>; human: string } => {
-  const data: Record<string, unknown> = {
-    file,
-    valid: r.ok,
-    purpose: r.purpose,
-    complete: r.complete,
-    errors: r.errors,
-    warnings: r.warnings,
-    ...(r.version !== undefined ? { version: r.version } : {}),
-    ...(r.driveId !== undefined ? { driveId: r.driveId } : {}),
-    credential: r.credential,
-    ...r.stats,
-    hash: r.hash,
-    fileBytes: r.fileBytes,
-  }
-  const verdict = r.ok
-    ? `${file}: valid ${r.purpose} manifest${r.warnings ? ` (${count(r.warnings, "warning")})` : ""}`
-    : `${file}: invalid ${r.purpose} manifest (${count(r.errors, "error")}${r.warnings ? `, ${count(r.warnings, "warning")}` : ""})`
-  const last = r.issues[r.issues.length - 1]
-  const lines = [verdict]
-  if (!r.complete) lines.push(`  reading stopped${last?.line !== undefined ? ` at line ${last.line}` : ""}: the rest of the file was not checked`)
-  lines.push(
-    `  version     ${r.version ?? "(none)"}`,
-    `  drive id    ${r.driveId ?? "(none)"}`,
-    `  credential  ${r.credential === "none" ? "none" : `${r.credential} (value not shown)`}`,
-    `  contents    ${count(r.stats.blobLists, "blob list")}, ${count(r.stats.blobs, "blob")}, ${count(r.stats.blocks, "block")}, ${count(r.stats.pageRanges, "page range")}, ${count(r.stats.bytes, "byte")} of data`,
-    `  hash        ${r.hash} (MD5 of the file's ${count(r.fileBytes, "byte")}: its ManifestHash)`,
-  )
-  return { data, human: lines.join("\n") + "\n" }
-}

@@ -3,7 +3,8 @@ import { Effect } from "effect"
 import { type CommandSpec, flag, runIfMain } from "../lib/cli.ts"
 import { formatIssue, InvalidInput } from "../lib/errors.ts"
 import { fileBytes } from "../lib/files.ts"
-import { checkManifest, reportSummary } from "../lib/manifest-check.ts"
+import { checkManifest } from "../lib/manifest-check.ts"
+import { reportSummary } from "../lib/manifest-report.ts"
 
 export const command: CommandSpec = {
   path: ["manifest", "check"],
