@@ -2,7 +2,7 @@
  * Reading and writing whole files through the platform FileSystem service (so tests can swap in
  * a fault-injecting one), with platform errors turned into waie's typed file errors.
  */
-import { FileSystem } from "@effect/platform"
+import * as FileSystem from "@effect/platform/FileSystem"
 import type { PlatformError } from "@effect/platform/Error"
 import { Effect, Stream } from "effect"
 import { FileUnreadable, FileUnwritable } from "./errors.ts"

@@ -68,3 +68,11 @@ test("characters XML cannot hold are detected", () => {
   assert.equal(hasCharsXmlCannotHold("ok é \u{1F600}\t\n\r"), false)
   for (const bad of ["\u0000", "\u0001", "\u001f", "\uFFFE", "\uD800", "x\uDC00"]) assert.equal(hasCharsXmlCannotHold(bad), true, JSON.stringify(bad))
 })
+
+test("text between child elements marks the element it stands in, not a child", () => {
+  const closes = new Map(tokens("<A><B>b</B>stray<C>c</C></A>").flatMap((t) => (t.kind === "close" ? [[t.name, t] as const] : [])))
+  assert.equal(closes.get("B")?.mixed, false)
+  assert.equal(closes.get("C")?.mixed, false)
+  assert.equal(closes.get("C")?.text, "c")
+  assert.equal(closes.get("A")?.mixed, true)
+})

@@ -81,9 +81,8 @@ export class XmlTokenizer {
   private readonly decoder = new TextDecoder("utf-8", { fatal: true })
   private readonly parser = new SaxesParser({ position: true })
   private out: Array<XmlToken> = []
-  private text = ""
-  private mixed = false
-  private hadChild = false
+  /** one frame per open element: its direct text, whether it has children, whether text stood between them */
+  private readonly frames: Array<{ text: string; hadChild: boolean; mixed: boolean }> = []
   private failure: XmlSyntaxError | undefined
   private sawRoot = false
   private bytesSeen = 0
@@ -94,29 +93,33 @@ export class XmlTokenizer {
     p.on("opentag", (tag) => {
       if (this.failure) return
       this.sawRoot = true
-      if (this.text.trim() !== "") this.mixed = true
-      this.text = ""
-      this.hadChild = false
+      const parent = this.frames[this.frames.length - 1]
+      if (parent) {
+        if (parent.text.trim() !== "") parent.mixed = true
+        parent.text = ""
+        parent.hadChild = true
+      }
+      this.frames.push({ text: "", hadChild: false, mixed: false })
       this.out.push({ kind: "open", name: tag.name, attributes: tag.attributes as Record<string, string>, line: p.line, column: p.column })
     })
     p.on("text", (t) => {
-      this.text += t
+      const top = this.frames[this.frames.length - 1]
+      if (top) top.text += t
     })
     p.on("cdata", (t) => {
-      this.text += t
+      const top = this.frames[this.frames.length - 1]
+      if (top) top.text += t
     })
     p.on("closetag", (tag) => {
       if (this.failure) return
-      const text = this.hadChild ? "" : this.text
-      const mixed = this.mixed || (this.hadChild && this.text.trim() !== "")
+      const frame = this.frames.pop() ?? { text: "", hadChild: false, mixed: false }
+      const text = frame.hadChild ? "" : frame.text
+      const mixed = frame.mixed || (frame.hadChild && frame.text.trim() !== "")
       this.out.push({ kind: "close", name: tag.name, text, mixed, line: p.line, column: p.column })
-      this.text = ""
-      this.mixed = false
-      this.hadChild = true
     })
     p.on("error", (e) => {
       // saxes messages look like "file:line:col: text"; keep the text
-      const msg = e.message.replace(/^[^:]*:\d+:\d+: /, "")
+      const msg = e.message.replace(/^(?:[^:]*:)?\d+:\d+: /, "")
       this.fail("well-formed XML", msg)
     })
   }
