@@ -17,6 +17,7 @@ import {
   InvalidArgument,
   InvalidInput,
   PageBlobLengthUnaligned,
+  RenameImpossible,
   UsageError,
 } from "./errors.ts"
 
@@ -244,7 +245,7 @@ export const reportFailure = (out: Output, io: Io, error: unknown): number => {
   if (error instanceof FileUnreadable || error instanceof FileUnwritable) {
     return emit(ExitCode.Io, { error: error._tag, path: error.path, code: error.code, message: error.message }, error.message)
   }
-  if (error instanceof FileTooLargeForManifest || error instanceof PageBlobLengthUnaligned) {
+  if (error instanceof FileTooLargeForManifest || error instanceof PageBlobLengthUnaligned || error instanceof RenameImpossible) {
     return emit(ExitCode.Invalid, { error: error._tag, message: error.message }, error.message)
   }
   const message = error instanceof Error ? error.message : String(error)

@@ -109,6 +109,22 @@ export class PageBlobLengthUnaligned extends Data.TaggedError("PageBlobLengthUna
   }
 }
 
+/** The rename disposition found no free name within the 1024-character limit of a blob name. */
+export class RenameImpossible extends Data.TaggedError("RenameImpossible")<{
+  readonly blobPath: string
+  /** the first candidate that did not fit, and its number */
+  readonly candidate: string
+  readonly number: number
+  /** the candidate's blob-name length */
+  readonly length: number
+  readonly maxLength: number
+}> {
+  override get message(): string {
+    const taken = this.number === 2 ? "the name exists" : this.number === 3 ? "the name and (2) exist" : `the name and (2) to (${this.number - 1}) exist`
+    return `${showValue(this.blobPath)}: no free name to rename to: ${taken}, and (${this.number}) would make the blob name ${this.length} characters long, more than the ${this.maxLength} allowed`
+  }
+}
+
 /** The command line itself is wrong: unknown option, missing value, missing argument. */
 export class UsageError extends Data.TaggedError("UsageError")<{
   readonly message: string

@@ -20,25 +20,11 @@
  *   first `/`; the whole text if there is none) may hold at most 1024 characters (code points);
  *   when the next candidate would be longer, renaming is impossible: `RenameImpossible`.
  */
-import { Data, Effect, Either } from "effect"
-import { showValue } from "./errors.ts"
+import { Effect, Either } from "effect"
+import { RenameImpossible } from "./errors.ts"
 import { maxBlobNameLength, nameLength } from "./names.ts"
 
-/** No free name within the 1024-character limit of a blob name. */
-export class RenameImpossible extends Data.TaggedError("RenameImpossible")<{
-  readonly blobPath: string
-  /** the first candidate that did not fit, and its number */
-  readonly candidate: string
-  readonly number: number
-  /** the candidate's blob-name length */
-  readonly length: number
-  readonly maxLength: number
-}> {
-  override get message(): string {
-    const taken = this.number === 2 ? "the name exists" : this.number === 3 ? "the name and (2) exist" : `the name and (2) to (${this.number - 1}) exist`
-    return `${showValue(this.blobPath)}: no free name to rename to: ${taken}, and (${this.number}) would make the blob name ${this.length} characters long, more than the ${this.maxLength} allowed`
-  }
-}
+export { RenameImpossible } from "./errors.ts"
 
 interface Parts {
   /** everything up to the last segment (ends with "/" or is empty) and the segment's base */
