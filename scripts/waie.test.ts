@@ -66,3 +66,19 @@ test("output piped into a reader that stops early ends waie quietly", () => {
     rmSync(dir, { recursive: true, force: true })
   }
 })
+
+test("the demo (the README's first command) runs every step on the bundled example and says so", () => {
+  const dir = mkdtempSync(path.join(tmpdir(), "waie-e2e-"))
+  try {
+    const r = waie(["demo"], dir)
+    assert.equal(r.status, 0, r.stdout + r.stderr)
+    assert.match(r.stdout, /\$ waie manifest check examples\/DriveManifest\.xml\n/)
+    assert.match(r.stdout, /\ndemo: all \d+ steps gave the expected result\n$/)
+    const j = waie(["demo", "--json"], dir)
+    assert.equal(j.status, 0)
+    const lines = j.stdout.trim().split("\n").map((l) => JSON.parse(l) as { type: string; ok?: boolean })
+    assert.deepEqual(lines.at(-1), { ...lines.at(-1), type: "verdict", ok: true })
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+})
