@@ -85,3 +85,17 @@ test("values that would break the syntax are refused when writing", () => {
 test("journal times are UTC with milliseconds", () => {
   assert.equal(journalTime(Date.UTC(2016, 10, 2, 18, 24, 14, 735)), "2016/11/02 18:24:14.735")
 })
+
+test("records and torn tails carry byte offsets, so a writer can cut a torn tail off exactly", () => {
+  const a = formatRecord("2026/01/02 03:04:05.006", "A", [["K", "é"]])
+  const b = formatRecord("2026/01/02 03:04:05.007", "B", [["K", "2"]])
+  const bytesA = Buffer.byteLength(a)
+  const out = parseAll("\uFEFF" + a + b + b.slice(0, 30))
+  const [ra, rb, torn] = out
+  assert.equal(ra?._tag === "Record" && ra.offset, 3)
+  assert.equal(ra?._tag === "Record" && ra.end, 3 + bytesA)
+  assert.equal(rb?._tag === "Record" && rb.offset, 3 + bytesA)
+  assert.equal(torn?._tag === "TornTail" && torn.offset, 3 + bytesA + Buffer.byteLength(b))
+  const bad = parseAll(a + b.replace("K: 2", "K: 3"))
+  assert.equal(bad[1]?._tag === "TornTail" && bad[1].offset, bytesA)
+})

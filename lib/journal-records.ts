@@ -30,12 +30,17 @@ export interface JournalRecord {
   readonly line?: number
   /** whether the record carried a checksum (reader only; a bad one never reaches a reader) */
   readonly checked?: boolean
+  /** byte offsets of the record's first byte and of the byte after it (reader only) */
+  readonly offset?: number
+  readonly end?: number
 }
 
 export interface TornTail {
   readonly _tag: "TornTail"
   /** line where the torn record starts */
   readonly line: number
+  /** byte offset where the torn record starts: a writer truncates the journal here before appending */
+  readonly offset: number
   readonly reason: string
 }
 
@@ -79,11 +84,13 @@ export const formatRecord = (time: string, type: string, fields: ReadonlyArray<r
  * we know whether an intact record follows it (corruption) or the file ends (torn tail).
  */
 export class JournalRecordParser {
-  private readonly decoder = new TextDecoder("utf-8", { fatal: false })
+  private readonly decoder = new TextDecoder("utf-8", { fatal: false, ignoreBOM: true })
+  /** bytes of the lines consumed so far */
+  private offset = 0
   private pending = ""
   private lineNo = 0
-  private current: { line: number; time: string; type: string; lines: Array<string>; bytes: number } | undefined
-  private damage: { line: number; reason: string } | undefined
+  private current: { line: number; offset: number; time: string; type: string; lines: Array<string>; bytes: number } | undefined
+  private damage: { line: number; offset: number; reason: string } | undefined
   /** set by the first record: a journal's records all carry a checksum (waie's) or none do */
   private checksummed: boolean | undefined
   private readonly out: Array<JournalEntry> = []
@@ -95,10 +102,13 @@ export class JournalRecordParser {
     throw new InvalidInput({ format: "journal", file: this.file, issues: [issue] })
   }
 
-  private damaged(line: number, reason: string): void {
-    if (this.damage === undefined) this.damage = { line, reason }
+  private damaged(line: number, reason: string, offset: number = this.current?.offset ?? this.lineStart): void {
+    if (this.damage === undefined) this.damage = { line, offset, reason }
     this.current = undefined
   }
+
+  /** byte offset of the line being handled */
+  private lineStart = 0
 
   private finishRecord(endLine: number): void {
     const r = this.current!
@@ -108,19 +118,19 @@ export class JournalRecordParser {
     for (let i = 0; i < r.lines.length; i++) {
       const l = r.lines[i]!
       const m = /^([A-Za-z][A-Za-z0-9_]*): ?(.*)$/.exec(l)
-      if (!m) return this.damaged(r.line + 1 + i, `a line that is not 'Key: value': ${JSON.stringify(l.slice(0, 60))}`)
+      if (!m) return this.damaged(r.line + 1 + i, `a line that is not 'Key: value': ${JSON.stringify(l.slice(0, 60))}`, r.offset)
       const key = m[1]!
-      if (checksum !== undefined) return this.damaged(r.line + 1 + i, "a field after Checksum")
+      if (checksum !== undefined) return this.damaged(r.line + 1 + i, "a field after Checksum", r.offset)
       if (m[2] === "[BeginValue]") {
         const stop = r.lines.indexOf("[EndValue]", i + 1)
-        if (stop === -1) return this.damaged(r.line + 1 + i, `[EndValue] missing for ${key}`)
+        if (stop === -1) return this.damaged(r.line + 1 + i, `[EndValue] missing for ${key}`, r.offset)
         fields.push([key, r.lines.slice(i + 1, stop).join("\n")])
         i = stop
       } else if (key === "Checksum") checksum = m[2]!
       else fields.push([key, m[2]!])
     }
     if (checksum !== undefined && checksum.toUpperCase() !== checksumOf(bodyText(r.time, r.type, fields))) {
-      return this.damaged(r.line, `a record whose checksum does not match (record ends at line ${endLine})`)
+      return this.damaged(r.line, `a record whose checksum does not match (record ends at line ${endLine})`, r.offset)
     }
     // a tear cannot remove a checksum line and keep [EndUpdateRecord]: a mixed journal is corrupt
     if (this.checksummed !== undefined && this.checksummed !== (checksum !== undefined)) {
@@ -128,7 +138,7 @@ export class JournalRecordParser {
     }
     this.checksummed = checksum !== undefined
     this.flushDamageBefore(r.line)
-    this.out.push({ _tag: "Record", time: r.time, type: r.type, fields, line: r.line, checked: checksum !== undefined })
+    this.out.push({ _tag: "Record", time: r.time, type: r.type, fields, line: r.line, checked: checksum !== undefined, offset: r.offset, end: this.offset })
   }
 
   /** An intact record after damage: the damage was not a torn tail. */
@@ -141,13 +151,17 @@ export class JournalRecordParser {
 
   private onLine(raw: string): void {
     this.lineNo++
-    const line = raw.endsWith("\r") ? raw.slice(0, -1) : raw
+    let line = raw.endsWith("\r") ? raw.slice(0, -1) : raw
+    if (this.lineNo === 1 && line.startsWith("\uFEFF")) {
+      line = line.slice(1)
+      this.lineStart += 3 // the BOM's bytes are not part of the first record
+    }
     if (this.current) {
       if (line === endMarker) return this.finishRecord(this.lineNo)
       const b = begin.exec(line)
       if (b) {
         this.damaged(this.current.line, "a record with no [EndUpdateRecord]")
-        this.current = { line: this.lineNo, time: b[1]!, type: b[2]!, lines: [], bytes: 0 }
+        this.current = { line: this.lineNo, offset: this.lineStart, time: b[1]!, type: b[2]!, lines: [], bytes: 0 }
         return
       }
       this.current.lines.push(line)
@@ -158,10 +172,9 @@ export class JournalRecordParser {
     if (line === "") return
     const b = begin.exec(line)
     if (b) {
-      this.current = { line: this.lineNo, time: b[1]!, type: b[2]!, lines: [], bytes: 0 }
+      this.current = { line: this.lineNo, offset: this.lineStart, time: b[1]!, type: b[2]!, lines: [], bytes: 0 }
       return
     }
-    if (this.lineNo === 1 && line.startsWith("\uFEFF")) return this.onLine(line.slice(1))
     this.damaged(this.lineNo, `text outside a record: ${JSON.stringify(line.slice(0, 60))}`)
   }
 
@@ -171,6 +184,8 @@ export class JournalRecordParser {
     while ((nl = this.pending.indexOf("\n")) !== -1) {
       const line = this.pending.slice(0, nl)
       this.pending = this.pending.slice(nl + 1)
+      this.lineStart = this.offset
+      this.offset += Buffer.byteLength(line, "utf8") + 1
       this.onLine(line)
     }
     if (this.pending.length > maxRecordBytes) this.invalid(this.lineNo + 1, `lines of at most ${maxRecordBytes} bytes`, "a longer line")
@@ -183,12 +198,14 @@ export class JournalRecordParser {
       // a last line without its newline: complete only if it closes a record
       const last = this.pending
       this.pending = ""
+      this.lineStart = this.offset
+      this.offset += Buffer.byteLength(last, "utf8")
       if (this.current && (last === endMarker || last === endMarker + "\r")) this.onLine(last)
       else if (this.current) this.damaged(this.current.line, "a record cut short by the end of the file")
       else this.onLine(last)
     }
     if (this.current) this.damaged(this.current.line, "a record cut short by the end of the file")
-    if (this.damage) this.out.push({ _tag: "TornTail", line: this.damage.line, reason: this.damage.reason })
+    if (this.damage) this.out.push({ _tag: "TornTail", line: this.damage.line, offset: this.damage.offset, reason: this.damage.reason })
     return this.out.splice(0)
   }
 }
