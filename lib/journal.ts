@@ -1,0 +1,524 @@
+/**
+ * The meaning of waie's `.jrn` journal: what each record says about sessions, drives and the
+ * files copied, how a journal is appended durably, and how it is read back. The record syntax
+ * (time, type, `Key: value` lines, checksum, torn tails) is lib/journal-records.ts.
+ *
+ * The records, in the order a session writes them (values that may hold any character — paths,
+ * blob names — are JSON strings, so every record stays line-based and unambiguous):
+ *
+ *   NewJournalFile        VocabularyVersion 2013-02-01, Writer, JournalId     (first record)
+ *   ActivityRecord        ActivityId PrepImportDriveCommandContext, LogDirectory
+ *   ActivityRecord        ActivityId PrepImportDriveCommandContext, StorageAccountKey or
+ *                         ContainerSas = *******, CredentialFingerprint (SHA-256, 16 hex)
+ *   CopySessionStarted    SessionId, DataSet, DataSetHash, Mounts
+ *   DriveAdded            SessionId, DriveId, Root, Name, Format, Encryption, Identity, FreeBytes
+ *   BlobListDefined       SessionId, BlobList, Metadata/Properties (source, drive path, hash)
+ *   FileStarted           SessionId, File, DriveId, Source, Length, MtimeMs, BlobPath, FilePath,
+ *                         BlobType, Disposition, BlobList          (before its data is written)
+ *   FileSkipped           SessionId, File, Source, Length, Reason  (fits on no drive)
+ *   BlocksDurable         SessionId, File, From, Hashes            (after the data is fsynced)
+ *   RangesDurable         SessionId, File, Ranges                  (page blobs; same rule)
+ *   FilesCompleted        SessionId, Files                         (after rename + dir fsync)
+ *   CopySessionCompleted  SessionId
+ *   ActivityRecord        ActivityId DriveInfo, DriveState = the <Drive> XML (key masked),
+ *                         SaveCommandOutput Completed              (per drive, after its manifest)
+ *
+ * Secrets never enter the journal: the credential is `*******` with a fingerprint that lets a
+ * later session check it was given the same key, and BitLocker keys are masked.
+ */
+import * as FileSystem from "@effect/platform/FileSystem"
+import { Clock, Data, Effect, Scope, Stream } from "effect"
+import { createHash, randomBytes } from "node:crypto"
+import { type FileUnreadable, type FileUnwritable, InvalidInput } from "./errors.ts"
+import { fileBytes, unwritable } from "./files.ts"
+import { field, formatRecord, type JournalRecord, journalTime, readJournalRecords, type TornTail } from "./journal-records.ts"
+import { mask } from "./secrets.ts"
+import { escapeText } from "./xml.ts"
+
+export const vocabularyVersion = "2013-02-01"
+export const writerName = "waie"
+
+export type CredentialKind = "StorageAccountKey" | "ContainerSas"
+export type BlobType = "BlockBlob" | "PageBlob"
+export type Disposition = "rename" | "no-overwrite" | "overwrite"
+
+/** A metadata or properties file of a blob list, as copied onto the drives. */
+export interface FileCopyRef {
+  readonly source: string
+  /** where it is on a drive, relative to the root, with `\` (the manifest's MetadataPath) */
+  readonly path: string
+  readonly hash: string
+}
+
+export interface PageRangeRef {
+  readonly offset: number
+  readonly length: number
+  readonly hash: string
+}
+
+export type JournalEvent =
+  | { readonly _tag: "JournalCreated"; readonly journalId: string; readonly writer: string }
+  | { readonly _tag: "LogDirectory"; readonly path: string }
+  | { readonly _tag: "Credential"; readonly kind: CredentialKind; readonly fingerprint: string }
+  | { readonly _tag: "SessionStarted"; readonly sessionId: string; readonly dataSet: string; readonly dataSetHash: string; readonly mounts: ReadonlyArray<string> }
+  | {
+      readonly _tag: "DriveAdded"
+      readonly sessionId: string
+      readonly driveId: string
+      readonly root: string
+      /** as the driveset wrote it: `G` or `/mnt/g` */
+      readonly name: string
+      readonly format: boolean
+      readonly encryption: "Encrypt" | "AlreadyEncrypted"
+      readonly identity: "serial" | "file"
+      readonly freeBytes: number
+    }
+  | { readonly _tag: "BlobListDefined"; readonly sessionId: string; readonly blobList: number; readonly metadata?: FileCopyRef; readonly properties?: FileCopyRef }
+  | {
+      readonly _tag: "FileStarted"
+      readonly sessionId: string
+      readonly file: number
+      readonly driveId: string
+      readonly source: string
+      readonly length: number
+      readonly mtimeMs: number
+      readonly blobPath: string
+      readonly filePath: string
+      readonly blobType: BlobType
+      readonly disposition: Disposition
+      readonly blobList: number
+    }
+  | { readonly _tag: "FileSkipped"; readonly sessionId: string; readonly file: number; readonly source: string; readonly length: number; readonly reason: string }
+  | { readonly _tag: "BlocksDurable"; readonly sessionId: string; readonly file: number; readonly from: number; readonly hashes: ReadonlyArray<string> }
+  | { readonly _tag: "RangesDurable"; readonly sessionId: string; readonly file: number; readonly ranges: ReadonlyArray<PageRangeRef> }
+  | { readonly _tag: "FilesCompleted"; readonly sessionId: string; readonly files: ReadonlyArray<number> }
+  | { readonly _tag: "SessionCompleted"; readonly sessionId: string }
+  | { readonly _tag: "DriveInfo"; readonly driveId: string; readonly manifestFile: string; readonly manifestHash: string }
+
+/** An event read back, with where it stands in the file. */
+export type PlacedEvent = JournalEvent & { readonly line: number; readonly offset: number; readonly end: number }
+
+// ---------------------------------------------------------------- encoding
+
+type Fields = Array<readonly [string, string]>
+
+const json = (s: string): string => JSON.stringify(s)
+const num = (n: number): string => String(n)
+const context = "PrepImportDriveCommandContext"
+
+/** The `<Drive>` document of a DriveInfo record and of the `<DriveId>.xml` file. */
+export const driveInfoXml = (driveId: string, bitLockerKey: string, manifestFile: string, manifestHash: string): string =>
+  [
+    '<?xml version="1.0" encoding="UTF-8"?>',
+    "<Drive>",
+    `  <DriveId>${escapeText(driveId)}</DriveId>`,
+    `  <BitLockerKey>${escapeText(bitLockerKey)}</BitLockerKey>`,
+    `  <ManifestFile>${escapeText(manifestFile)}</ManifestFile>`,
+    `  <ManifestHash>${escapeText(manifestHash)}</ManifestHash>`,
+    "</Drive>",
+  ].join("\n")
+
+const ranges = (rs: ReadonlyArray<PageRangeRef>): string => rs.map((r) => `${r.offset}+${r.length}:${r.hash}`).join(",")
+const fileRef = (r: FileCopyRef | undefined): string => (r === undefined ? "" : JSON.stringify([r.source, r.path, r.hash]))
+
+/** The record type and fields of an event. */
+export const encodeEvent = (e: JournalEvent): readonly [string, Fields] => {
+  switch (e._tag) {
+    case "JournalCreated":
+      return ["NewJournalFile", [["VocabularyVersion", vocabularyVersion], ["Writer", e.writer], ["JournalId", e.journalId]]]
+    case "LogDirectory":
+      return ["ActivityRecord", [["ActivityId", context], ["LogDirectory", json(e.path)]]]
+    case "Credential":
+      return ["ActivityRecord", [["ActivityId", context], [e.kind, mask], ["CredentialFingerprint", e.fingerprint]]]
+    case "SessionStarted":
+      return ["CopySessionStarted", [["SessionId", e.sessionId], ["DataSet", json(e.dataSet)], ["DataSetHash", e.dataSetHash], ["Mounts", JSON.stringify(e.mounts)]]]
+    case "DriveAdded":
+      return [
+        "DriveAdded",
+        [
+          ["SessionId", e.sessionId],
+          ["DriveId", json(e.driveId)],
+          ["Root", json(e.root)],
+          ["Name", json(e.name)],
+          ["Format", e.format ? "Format" : "AlreadyFormatted"],
+          ["Encryption", e.encryption],
+          ["Identity", e.identity],
+          ["FreeBytes", num(e.freeBytes)],
+        ],
+      ]
+    case "BlobListDefined":
+      return ["BlobListDefined", [["SessionId", e.sessionId], ["BlobList", num(e.blobList)], ["Metadata", fileRef(e.metadata)], ["Properties", fileRef(e.properties)]]]
+    case "FileStarted":
+      return [
+        "FileStarted",
+        [
+          ["SessionId", e.sessionId],
+          ["File", num(e.file)],
+          ["DriveId", json(e.driveId)],
+          ["Source", json(e.source)],
+          ["Length", num(e.length)],
+          ["MtimeMs", num(e.mtimeMs)],
+          ["BlobPath", json(e.blobPath)],
+          ["FilePath", json(e.filePath)],
+          ["BlobType", e.blobType],
+          ["Disposition", e.disposition],
+          ["BlobList", num(e.blobList)],
+        ],
+      ]
+    case "FileSkipped":
+      return ["FileSkipped", [["SessionId", e.sessionId], ["File", num(e.file)], ["Source", json(e.source)], ["Length", num(e.length)], ["Reason", json(e.reason)]]]
+    case "BlocksDurable":
+      return ["BlocksDurable", [["SessionId", e.sessionId], ["File", num(e.file)], ["From", num(e.from)], ["Hashes", e.hashes.join(",")]]]
+    case "RangesDurable":
+      return ["RangesDurable", [["SessionId", e.sessionId], ["File", num(e.file)], ["Ranges", ranges(e.ranges)]]]
+    case "FilesCompleted":
+      return ["FilesCompleted", [["SessionId", e.sessionId], ["Files", e.files.join(",")]]]
+    case "SessionCompleted":
+      return ["CopySessionCompleted", [["SessionId", e.sessionId]]]
+    case "DriveInfo":
+      return ["ActivityRecord", [["ActivityId", "DriveInfo"], ["DriveState", driveInfoXml(e.driveId, mask, e.manifestFile, e.manifestHash)], ["SaveCommandOutput", "Completed"]]]
+  }
+}
+
+/** The text of an event as one record (with its checksum). */
+export const formatEvent = (time: string, e: JournalEvent): string => {
+  const [type, fields] = encodeEvent(e)
+  return formatRecord(time, type, fields)
+}
+
+// ---------------------------------------------------------------- decoding
+
+class Bad extends Error {
+  constructor(
+    readonly fieldName: string,
+    readonly expected: string,
+    readonly found: string,
+  ) {
+    super(expected)
+  }
+}
+
+const need = (r: JournalRecord, key: string): string => {
+  const v = field(r, key)
+  if (v === undefined) throw new Bad(key, `a ${key} field`, "none")
+  return v
+}
+const str = (r: JournalRecord, key: string): string => {
+  const v = need(r, key)
+  try {
+    const s = JSON.parse(v) as unknown
+    if (typeof s === "string") return s
+  } catch {
+    // fall through
+  }
+  throw new Bad(key, "a JSON string", JSON.stringify(v.slice(0, 60)))
+}
+const int = (r: JournalRecord, key: string): number => {
+  const v = need(r, key)
+  if (/^\d{1,16}$/.test(v) && Number.isSafeInteger(Number(v))) return Number(v)
+  throw new Bad(key, "a whole number", JSON.stringify(v.slice(0, 60)))
+}
+const oneOf = <A extends string>(r: JournalRecord, key: string, values: ReadonlyArray<A>): A => {
+  const v = need(r, key)
+  if ((values as ReadonlyArray<string>).includes(v)) return v as A
+  throw new Bad(key, values.join(" or "), JSON.stringify(v.slice(0, 60)))
+}
+const hex32 = /^[0-9A-F]{32}$/
+const hashes = (r: JournalRecord, key: string): Array<string> => {
+  const v = need(r, key)
+  const hs = v === "" ? [] : v.split(",")
+  for (const h of hs) if (!hex32.test(h)) throw new Bad(key, "MD5 hashes (32 upper-case hex digits) separated by commas", JSON.stringify(h.slice(0, 40)))
+  return hs
+}
+const rangeList = (r: JournalRecord, key: string): Array<PageRangeRef> => {
+  const v = need(r, key)
+  if (v === "") return []
+  return v.split(",").map((part) => {
+    const m = /^(\d{1,16})\+(\d{1,8}):([0-9A-F]{32})$/.exec(part)
+    if (!m) throw new Bad(key, "ranges offset+length:hash separated by commas", JSON.stringify(part.slice(0, 60)))
+    return { offset: Number(m[1]), length: Number(m[2]), hash: m[3]! }
+  })
+}
+const optRef = (r: JournalRecord, key: string): FileCopyRef | undefined => {
+  const v = need(r, key)
+  if (v === "") return undefined
+  try {
+    const a = JSON.parse(v) as unknown
+    if (Array.isArray(a) && a.length === 3 && a.every((x) => typeof x === "string") && hex32.test(a[2] as string)) return { source: a[0] as string, path: a[1] as string, hash: a[2] as string }
+  } catch {
+    // fall through
+  }
+  throw new Bad(key, "a JSON array [source, drive path, MD5]", JSON.stringify(v.slice(0, 60)))
+}
+const intList = (r: JournalRecord, key: string): Array<number> => {
+  const v = need(r, key)
+  if (!/^\d{1,16}(,\d{1,16})*$/.test(v)) throw new Bad(key, "file numbers separated by commas", JSON.stringify(v.slice(0, 60)))
+  return v.split(",").map(Number)
+}
+const stringList = (r: JournalRecord, key: string): Array<string> => {
+  const v = need(r, key)
+  try {
+    const a = JSON.parse(v) as unknown
+    if (Array.isArray(a) && a.every((x) => typeof x === "string")) return a as Array<string>
+  } catch {
+    // fall through
+  }
+  throw new Bad(key, "a JSON array of strings", JSON.stringify(v.slice(0, 60)))
+}
+
+const driveInfoFromXml = (xml: string): { driveId: string; manifestFile: string; manifestHash: string } => {
+  const get = (name: string): string => {
+    const m = new RegExp(`<${name}>([^<]*)</${name}>`).exec(xml)
+    if (!m) throw new Bad("DriveState", `a <${name}> element`, "none")
+    return m[1]!.replace(/&lt;/g, "<").replace(/&gt;/g, ">").replace(/&#13;/g, "\r").replace(/&amp;/g, "&")
+  }
+  return { driveId: get("DriveId"), manifestFile: get("ManifestFile"), manifestHash: get("ManifestHash") }
+}
+
+/** The event a record states; throws Bad on a malformed one. */
+const decodeRecord = (r: JournalRecord): JournalEvent => {
+  switch (r.type) {
+    case "NewJournalFile":
+      return { _tag: "JournalCreated", journalId: need(r, "JournalId"), writer: need(r, "Writer") }
+    case "ActivityRecord": {
+      const activity = need(r, "ActivityId")
+      if (activity === "DriveInfo") return { _tag: "DriveInfo", ...driveInfoFromXml(need(r, "DriveState")) }
+      if (activity !== context) throw new Bad("ActivityId", `${context} or DriveInfo`, JSON.stringify(activity))
+      if (field(r, "LogDirectory") !== undefined) return { _tag: "LogDirectory", path: str(r, "LogDirectory") }
+      const kind: CredentialKind = field(r, "StorageAccountKey") !== undefined ? "StorageAccountKey" : "ContainerSas"
+      need(r, kind)
+      return { _tag: "Credential", kind, fingerprint: need(r, "CredentialFingerprint") }
+    }
+    case "CopySessionStarted":
+      return { _tag: "SessionStarted", sessionId: need(r, "SessionId"), dataSet: str(r, "DataSet"), dataSetHash: need(r, "DataSetHash"), mounts: stringList(r, "Mounts") }
+    case "DriveAdded":
+      return {
+        _tag: "DriveAdded",
+        sessionId: need(r, "SessionId"),
+        driveId: str(r, "DriveId"),
+        root: str(r, "Root"),
+        name: str(r, "Name"),
+        format: oneOf(r, "Format", ["Format", "AlreadyFormatted"]) === "Format",
+        encryption: oneOf(r, "Encryption", ["Encrypt", "AlreadyEncrypted"]),
+        identity: oneOf(r, "Identity", ["serial", "file"]),
+        freeBytes: int(r, "FreeBytes"),
+      }
+    case "BlobListDefined": {
+      const metadata = optRef(r, "Metadata")
+      const properties = optRef(r, "Properties")
+      return { _tag: "BlobListDefined", sessionId: need(r, "SessionId"), blobList: int(r, "BlobList"), ...(metadata ? { metadata } : {}), ...(properties ? { properties } : {}) }
+    }
+    case "FileStarted":
+      return {
+        _tag: "FileStarted",
+        sessionId: need(r, "SessionId"),
+        file: int(r, "File"),
+        driveId: str(r, "DriveId"),
+        source: str(r, "Source"),
+        length: int(r, "Length"),
+        mtimeMs: int(r, "MtimeMs"),
+        blobPath: str(r, "BlobPath"),
+        filePath: str(r, "FilePath"),
+        blobType: oneOf(r, "BlobType", ["BlockBlob", "PageBlob"]),
+        disposition: oneOf(r, "Disposition", ["rename", "no-overwrite", "overwrite"]),
+        blobList: int(r, "BlobList"),
+      }
+    case "FileSkipped":
+      return { _tag: "FileSkipped", sessionId: need(r, "SessionId"), file: int(r, "File"), source: str(r, "Source"), length: int(r, "Length"), reason: str(r, "Reason") }
+    case "BlocksDurable":
+      return { _tag: "BlocksDurable", sessionId: need(r, "SessionId"), file: int(r, "File"), from: int(r, "From"), hashes: hashes(r, "Hashes") }
+    case "RangesDurable":
+      return { _tag: "RangesDurable", sessionId: need(r, "SessionId"), file: int(r, "File"), ranges: rangeList(r, "Ranges") }
+    case "FilesCompleted":
+      return { _tag: "FilesCompleted", sessionId: need(r, "SessionId"), files: intList(r, "Files") }
+    case "CopySessionCompleted":
+      return { _tag: "SessionCompleted", sessionId: need(r, "SessionId") }
+    default:
+      throw new Bad("Type", "a record type this version of waie writes", JSON.stringify(r.type))
+  }
+}
+
+/**
+ * A waie journal's events, streaming, each with its line and byte offsets. The first record must
+ * be waie's NewJournalFile; a torn last record ends the stream with the TornTail (the caller
+ * decides: readers ignore it, a writer cuts it off before appending).
+ */
+export const readJournal = <E, R>(file: string, bytes: Stream.Stream<Uint8Array, E, R>): Stream.Stream<PlacedEvent | TornTail, E | InvalidInput, R> =>
+  Stream.suspend(() => {
+    let first = true
+    return readJournalRecords(file, bytes).pipe(
+      Stream.mapEffect((entry): Effect.Effect<PlacedEvent | TornTail, InvalidInput> => {
+        if (entry._tag === "TornTail") return Effect.succeed(entry)
+        try {
+          const event = decodeRecord(entry)
+          if (first && (event._tag !== "JournalCreated" || event.writer.split(" ")[0] !== writerName)) {
+            throw new Bad("Writer", `a journal written by waie (NewJournalFile with Writer: ${writerName} …)`, event._tag === "JournalCreated" ? JSON.stringify(event.writer) : `a ${entry.type} record first`)
+          }
+          first = false
+          return Effect.succeed({ ...event, line: entry.line ?? 0, offset: entry.offset ?? 0, end: entry.end ?? 0 } as PlacedEvent)
+        } catch (e) {
+          if (e instanceof Bad) return Effect.fail(new InvalidInput({ format: "journal", file, issues: [{ file, line: entry.line ?? 0, field: e.fieldName, expected: e.expected, found: e.found }] }))
+          return Effect.die(e)
+        }
+      }),
+    )
+  })
+
+export const readJournalFile = (real: string, shown: string = real) => readJournal(shown, fileBytes(real, shown))
+
+// ---------------------------------------------------------------- the state a journal describes
+
+export interface SessionState {
+  readonly sessionId: string
+  readonly dataSet: string
+  readonly dataSetHash: string
+  readonly mounts: ReadonlyArray<string>
+  /** byte offset of its CopySessionStarted record (an abort truncates the journal here) */
+  readonly offset: number
+  completed: boolean
+  filesStarted: number
+  filesSkipped: number
+  filesCompleted: number
+  bytesStarted: number
+  readonly drives: Array<string>
+}
+
+export interface DriveState {
+  readonly driveId: string
+  readonly root: string
+  readonly name: string
+  readonly sessionAdded: string
+  readonly format: boolean
+  readonly encryption: "Encrypt" | "AlreadyEncrypted"
+  readonly identity: "serial" | "file"
+  readonly freeBytes: number
+  manifestHash?: string
+  manifestFile?: string
+}
+
+export interface JournalState {
+  readonly journalId: string
+  readonly writer: string
+  logDirectory?: string
+  credential?: { readonly kind: CredentialKind; readonly fingerprint: string }
+  readonly sessions: Array<SessionState>
+  readonly drives: Map<string, DriveState>
+  /** where appending continues: the end of the last intact record */
+  end: number
+  tornTail?: TornTail
+}
+
+/** Fold one event into the state (bounded: per session and per drive, never per file). */
+export const applyEvent = (state: JournalState | undefined, e: PlacedEvent): JournalState => {
+  if (state === undefined) {
+    if (e._tag !== "JournalCreated") throw new Error("a journal starts with JournalCreated")
+    return { journalId: e.journalId, writer: e.writer, sessions: [], drives: new Map(), end: e.end }
+  }
+  state.end = e.end
+  const session = state.sessions[state.sessions.length - 1]
+  switch (e._tag) {
+    case "LogDirectory":
+      state.logDirectory = e.path
+      break
+    case "Credential":
+      state.credential = { kind: e.kind, fingerprint: e.fingerprint }
+      break
+    case "SessionStarted":
+      state.sessions.push({ sessionId: e.sessionId, dataSet: e.dataSet, dataSetHash: e.dataSetHash, mounts: e.mounts, offset: e.offset, completed: false, filesStarted: 0, filesSkipped: 0, filesCompleted: 0, bytesStarted: 0, drives: [] })
+      break
+    case "DriveAdded":
+      state.drives.set(e.driveId, { driveId: e.driveId, root: e.root, name: e.name, sessionAdded: e.sessionId, format: e.format, encryption: e.encryption, identity: e.identity, freeBytes: e.freeBytes })
+      session?.drives.push(e.driveId)
+      break
+    case "FileStarted":
+      if (session) {
+        session.filesStarted++
+        session.bytesStarted += e.length
+      }
+      break
+    case "FileSkipped":
+      if (session) session.filesSkipped++
+      break
+    case "FilesCompleted":
+      if (session) session.filesCompleted += e.files.length
+      break
+    case "SessionCompleted":
+      if (session) session.completed = true
+      break
+    case "DriveInfo": {
+      const d = state.drives.get(e.driveId)
+      if (d) {
+        d.manifestHash = e.manifestHash
+        d.manifestFile = e.manifestFile
+      }
+      break
+    }
+    default:
+      break
+  }
+  return state
+}
+
+/** Replay a whole journal into its state. */
+export const replayJournal = (real: string, shown: string = real): Effect.Effect<JournalState, FileUnreadable | InvalidInput, FileSystem.FileSystem> =>
+  Effect.gen(function* () {
+    let state: JournalState | undefined
+    let torn: TornTail | undefined
+    yield* Stream.runForEach(readJournalFile(real, shown), (e) =>
+      Effect.sync(() => {
+        if (e._tag === "TornTail") torn = e
+        else state = applyEvent(state, e)
+      }),
+    )
+    if (state === undefined) {
+      return yield* Effect.fail(new InvalidInput({ format: "journal", file: shown, issues: [{ file: shown, line: 1, expected: "a journal written by waie", found: torn ? "only a torn first record" : "an empty file" }] }))
+    }
+    if (torn) state.tornTail = torn
+    return state
+  })
+
+// ---------------------------------------------------------------- writing
+
+export const newJournalId = (): string => randomBytes(16).toString("hex").toUpperCase()
+
+/** A credential's fingerprint: enough to tell two keys apart, nothing to recover one from. */
+export const credentialFingerprint = (secret: string): string => createHash("sha256").update("waie-credential\0").update(secret).digest("hex").slice(0, 16).toUpperCase()
+
+export class JournalWriteFailed extends Data.TaggedError("JournalWriteFailed")<{ readonly path: string; readonly reason: string }> {
+  override get message(): string {
+    return `${this.path}: the journal could not be written: ${this.reason}`
+  }
+}
+
+export interface JournalWriter {
+  /** append events; with `sync`, they are durable when this succeeds */
+  readonly append: (events: ReadonlyArray<JournalEvent>, options?: { readonly sync?: boolean }) => Effect.Effect<void, FileUnwritable>
+  readonly sync: Effect.Effect<void, FileUnwritable>
+}
+
+/**
+ * Open a journal for appending, at `from` bytes (the end of its last intact record: anything
+ * after it — a torn record — is cut off first, so that appending never buries damage). Times
+ * come from the Clock, so tests can fix them.
+ */
+export const openJournalWriter = (real: string, from: number, shown: string = real): Effect.Effect<JournalWriter, FileUnwritable, FileSystem.FileSystem | Scope.Scope> =>
+  Effect.gen(function* () {
+    const fs = yield* FileSystem.FileSystem
+    const fail = unwritable(shown)
+    const exists = yield* fs.exists(real).pipe(Effect.mapError(fail))
+    if (!exists) yield* fs.writeFile(real, new Uint8Array(0), { mode: 0o600 }).pipe(Effect.mapError(fail))
+    yield* fs.truncate(real, from).pipe(Effect.mapError(fail))
+    const file = yield* fs.open(real, { flag: "a" }).pipe(Effect.mapError(fail))
+    const encoder = new TextEncoder()
+    const sync = file.sync.pipe(Effect.mapError(fail))
+    const append = (events: ReadonlyArray<JournalEvent>, options?: { readonly sync?: boolean }) =>
+      Effect.gen(function* () {
+        if (events.length === 0) return
+        const now = yield* Clock.currentTimeMillis
+        const time = journalTime(now)
+        const text = events.map((e) => formatEvent(time, e)).join("")
+        yield* file.writeAll(encoder.encode(text)).pipe(Effect.mapError(fail))
+        if (options?.sync) yield* sync
+      })
+    return { append, sync }
+  })
