@@ -9,7 +9,7 @@ import * as FileSystem from "@effect/platform/FileSystem"
 import { Data, Effect } from "effect"
 import { type FileUnreadable, type FileUnwritable, InvalidArgument } from "./errors.ts"
 import { readWhole, unwritable } from "./files.ts"
-import { base64DecodedLength } from "./hash.ts"
+import { isBase64 } from "./hash.ts"
 import type { CredentialKind } from "./journal.ts"
 import { credentialFingerprint } from "./journal.ts"
 
@@ -23,8 +23,7 @@ export const credentialFile = (journal: string): string => `${journal}.credentia
 
 /** `/sk:` — an account key is Base64 (64 bytes for Azure; other lengths are accepted for emulators). */
 export const parseAccountKey = (value: string): Credential | InvalidArgument => {
-  const n = base64DecodedLength(value.trim())
-  if (value.trim() === "" || n === undefined) return new InvalidArgument({ argument: "/sk (storage account key)", expected: "the account key in Base64", found: "a value that is not Base64 (not shown: it is a secret)" })
+  if (value.trim() === "" || !isBase64(value.trim())) return new InvalidArgument({ argument: "/sk (storage account key)", expected: "the account key in Base64", found: "a value that is not Base64 (not shown: it is a secret)" })
   return { kind: "StorageAccountKey", value: value.trim() }
 }
 
