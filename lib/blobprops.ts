@@ -27,9 +27,10 @@ import { createHash, type Hash } from "node:crypto"
 import { type InputFormat, type Issue, InvalidInput, showValue } from "./errors.ts"
 import type { FileUnreadable, FileUnwritable } from "./errors.ts"
 import { fileBytes } from "./files.ts"
+import { decodeBase64, hexToBase64, isMd5Hex } from "./hash.ts"
 import { checkMetadataName, type NameProblem } from "./names.ts"
 import { escapeText, hasCharsXmlCannotHold, xmlDeclaration, type XmlOpen, type XmlToken, XmlTokenizer, XmlSyntaxError } from "./xml.ts"
-import { attributeNames, decodeBase64, feedSliced, IssueList, syntaxIssue } from "./xml-issues.ts"
+import { attributeNames, feedSliced, IssueList, syntaxIssue } from "./xml-issues.ts"
 import { writeTextAtomically } from "./write-atomic.ts"
 
 // ---------------------------------------------------------------- model
@@ -112,9 +113,8 @@ export const hasOuterBlanks = (value: string): boolean => value !== value.trim()
 const md5Bytes = 16
 
 export const checkContentMd5 = (value: string): NameProblem | undefined => {
-  if (/^[0-9A-Fa-f]{32}$/.test(value)) {
-    const b64 = Buffer.from(value, "hex").toString("base64")
-    return { expected: "Base64 of a 16-byte MD5 (24 characters ending in ==)", found: `${showValue(value)}, a Base16 (hex) MD5 as the manifest writes it; in Base64 it is ${b64}` }
+  if (isMd5Hex(value)) {
+    return { expected: "Base64 of a 16-byte MD5 (24 characters ending in ==)", found: `${showValue(value)}, a Base16 (hex) MD5 as the manifest writes it; in Base64 it is ${hexToBase64(value)}` }
   }
   const bytes = decodeBase64(value)
   if (bytes === undefined) return { expected: "Base64 of a 16-byte MD5 (24 characters ending in ==)", found: showValue(value) }

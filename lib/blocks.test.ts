@@ -3,8 +3,10 @@ import assert from "node:assert/strict"
 import { test } from "node:test"
 import { FileTooLargeForManifest, PageBlobLengthUnaligned } from "./errors.ts"
 import {
+  blobLengthProblems,
   blockCount,
   blockId,
+  blockIdProblem,
   blockIndexOf,
   BlockListChecker,
   blockSize,
@@ -15,6 +17,7 @@ import {
   describePageRanges,
   maxBlockBlobLength,
   maxBlocksPerBlob,
+  maxPageBlobLength,
   pageRangesOf,
   PageRangeChecker,
   planBlocks,
@@ -195,11 +198,19 @@ test("checkBlockList: the list must end at the file's length", () => {
   assert.deepEqual(checkBlockList([{ offset: 0, length: 10 }], 12), [
     { index: 0, field: "BlockList", expected: "blocks ending at the file's length, 12", found: "the last block ends at 10 (2 bytes short of the end)" },
   ])
-  assert.deepEqual(checkBlockList([{ offset: 0, length: 10 }], 8), [
-    { index: 0, field: "BlockList", expected: "blocks ending at the file's length, 8", found: "the last block ends at 10 (2 bytes past the end)" },
-  ])
-  assert.deepEqual(checkBlockList([], 1), [{ index: 0, field: "BlockList", expected: "blocks covering the file's 1 bytes", found: "no blocks" }])
+  assert.deepEqual(checkBlockList([], 1), [{ index: 0, field: "BlockList", expected: "blocks covering the file's 1 byte", found: "no blocks" }])
   assert.deepEqual(checkBlockList([], 0), [])
+})
+
+test("checkBlockList: the first block that ends past the file is reported, once, and the list is not also called short", () => {
+  assert.deepEqual(checkBlockList([{ offset: 0, length: 10 }], 8), [
+    { index: 0, field: "Block", expected: "blocks inside the file's 8 bytes", found: "a block ending at 10 (2 bytes past the end)" },
+  ])
+  const past = checkBlockList([{ offset: 0, length: 4 }, { offset: 4, length: 5 }, { offset: 9, length: 3 }], 8)
+  assert.deepEqual(past, [{ index: 1, field: "Block", expected: "blocks inside the file's 8 bytes", found: "a block ending at 9 (1 byte past the end)" }])
+  // out of order: past the end at block 1, then back; no "short of the end" on top
+  const back = checkBlockList([{ offset: 0, length: 4 }, { offset: 8, length: 4 }, { offset: 4, length: 4 }], 10)
+  assert.deepEqual(fields(back), [[1, "Block/@Offset"], [1, "Block"], [2, "Block/@Offset"]])
 })
 
 test("checkBlockList: ids are Base64 of 1-64 bytes, all of one length; repeats are allowed", () => {
@@ -217,17 +228,32 @@ test("checkBlockList: ids are Base64 of 1-64 bytes, all of one length; repeats a
   assert.deepEqual(fields(ps), [[1, "Block/@Id"], [2, "Block/@Id"], [3, "Block/@Id"], [4, "Block/@Id"]])
   assert.equal(ps[0]!.found, '"not base64!"')
   assert.equal(ps[1]!.found, "an empty id")
-  assert.match(ps[2]!.found, /\(66 bytes\)$/)
-  assert.equal(ps[3]!.expected, "an id of 8 characters, like the blob's earlier ids (all ids of a blob have one length)")
+  assert.match(ps[2]!.found, /^66 bytes \("/)
+  assert.equal(ps[3]!.expected, "an id of 4 bytes, like the blob's earlier ids (all ids of a blob have one length)")
+  assert.equal(ps[3]!.found, '3 bytes ("AAAA")')
   // 64 bytes exactly is fine; v1's content-addressed ids (MD5/…) are Base64 too
   assert.deepEqual(checkBlockList([{ offset: 0, length: 1, id: "A".repeat(86) + "==" }], 1), [])
   assert.deepEqual(checkBlockList([{ offset: 0, length: 1, id: "MD5/1B2M2Y8AsgTpgAmY7PhCfg==" }, { offset: 1, length: 1, id: "MD5/1B2M2Y8AsgTpgAmY7PhCfg==" }], 2), [])
 })
 
+test("checkBlockList: ids of one length means one decoded length, not only one number of characters", () => {
+  // both 8 characters, but 4 and 5 bytes: the service compares the ids themselves
+  const ps = checkBlockList([{ offset: 0, length: 1, id: "AAAAAA==" }, { offset: 1, length: 1, id: "AgAAAAA=" }], 2)
+  assert.deepEqual(ps, [{ index: 1, field: "Block/@Id", expected: "an id of 4 bytes, like the blob's earlier ids (all ids of a blob have one length)", found: '5 bytes ("AgAAAAA=")' }])
+})
+
+test("blockIdProblem: Base64 of 1 to 64 bytes", () => {
+  assert.equal(blockIdProblem("AAAAAA=="), undefined)
+  assert.equal(blockIdProblem("A".repeat(86) + "=="), undefined)
+  assert.deepEqual(blockIdProblem(""), { expected: "a Base64 string of 1 to 64 bytes", found: "an empty id" })
+  assert.deepEqual(blockIdProblem("AQAAAA="), { expected: "a Base64 string of 1 to 64 bytes", found: '"AQAAAA="' })
+  assert.match(blockIdProblem(Buffer.alloc(65).toString("base64"))!.found, /^65 bytes \("AAAA/)
+})
+
 test("checkBlockList: ids all present or all absent on a blob of at most 64 MiB only", () => {
   const mixed = [{ offset: 0, length: blockSize, id: "AAAAAA==" }, { offset: blockSize, length: blockSize }, { offset: 2 * blockSize, length: 5, id: "AgAAAA==" }]
   const ps = checkBlockList(mixed, 2 * blockSize + 5)
-  assert.deepEqual(ps, [{ index: 1, field: "Block/@Id", expected: "ids on all blocks or on none (a blob of at most 64 MiB)", found: "a block without an id after blocks with ids" }])
+  assert.deepEqual(ps, [{ index: 1, field: "Block/@Id", expected: "ids on all blocks or on none (a blob of at most 64 MiB)", found: "a block without an id after blocks with ids" }], "reported once, at the first block that breaks the rule")
   const reversed = checkBlockList([{ offset: 0, length: 1 }, { offset: 1, length: 1, id: "AQAAAA==" }], 2)
   assert.equal(reversed[0]!.found, "a block with an id after blocks without")
   assert.deepEqual(checkBlockList([{ offset: 0, length: 3 }, { offset: 3, length: 3 }], 6), [], "all absent")
@@ -240,25 +266,29 @@ test("checkBlockList: ids all present or all absent on a blob of at most 64 MiB 
 
 test("checkBlockList: hashes are checked when given", () => {
   const ps = checkBlockList([{ offset: 0, length: 1, hash: "xyz" }, { offset: 1, length: 1, hash: zeroHash.toLowerCase() }], 2)
-  assert.deepEqual(ps, [{ index: 0, field: "Block/@Hash", expected: "an MD5 in Base16: 32 hex digits", found: '"xyz"' }])
+  assert.deepEqual(ps, [{ index: 0, field: "Block/@Hash", expected: "32 hex digits (the MD5 of the block)", found: '"xyz"' }])
 })
 
-test("BlockListChecker: at most 50,000 blocks, found in constant memory, lines carried", () => {
-  const c = new BlockListChecker()
+test("BlockListChecker: at most 50,000 blocks, found in constant memory, places carried", () => {
+  const c = new BlockListChecker(50_001)
   let perBlock = 0
   for (let i = 0; i <= maxBlocksPerBlob; i++) perBlock += c.add({ offset: i, length: 1, id: blockId(i) }, 100 + i).length
   assert.equal(perBlock, 0)
   assert.equal(c.count, 50_001)
-  assert.deepEqual(c.finish(50_001), [{ index: 50_000, line: 50_100, field: "BlockList", expected: "at most 50000 blocks in one blob", found: "50001 blocks" }])
+  assert.deepEqual(c.finish(), [{ index: 50_000, at: 50_100, field: "BlockList", expected: "at most 50000 blocks in one blob", found: "50001 blocks" }])
   assert.throws(() => c.add({ offset: 0, length: 1 }), /after finish/)
-  assert.throws(() => c.finish(1), /twice/)
+  assert.throws(() => c.finish(), /twice/)
 })
 
-test("BlockListChecker: add reports that block's problems with its line", () => {
-  const c = new BlockListChecker()
+test("BlockListChecker: add reports that block's problems with its place, whatever the caller uses for one", () => {
+  const c = new BlockListChecker(13)
   assert.deepEqual(c.add({ offset: 0, length: 4 }, 7), [])
-  assert.deepEqual(c.add({ offset: 9, length: 4 }, 8), [{ index: 1, line: 8, field: "Block/@Offset", expected: "4 (right after the previous block)", found: "9 (a gap of 5 bytes)" }])
-  assert.deepEqual(c.finish(13), [])
+  assert.deepEqual(c.add({ offset: 9, length: 4 }, 8), [{ index: 1, at: 8, field: "Block/@Offset", expected: "4 (right after the previous block)", found: "9 (a gap of 5 bytes)" }])
+  assert.deepEqual(c.finish(), [])
+  const short = new BlockListChecker<{ line: number; column: number }>(20)
+  short.add({ offset: 0, length: 4 }, { line: 3, column: 9 })
+  assert.deepEqual(short.finish(), [{ index: 0, at: { line: 3, column: 9 }, field: "BlockList", expected: "blocks ending at the file's length, 20", found: "the last block ends at 4 (16 bytes short of the end)" }])
+  assert.throws(() => new BlockListChecker(-1), RangeError)
 })
 
 test("checkBlockList: offsets that are not numbers are reported, and checking carries on", () => {
@@ -292,15 +322,29 @@ test("checkPageRanges: aligned, 512 B-4 MiB, ordered, no overlap, inside the fil
     [5, "PageRange/@Hash"],
   ])
   assert.equal(ps[0]!.found, "100 (100 bytes past a page boundary)")
+  assert.equal(ps[5]!.expected, "32 hex digits (the MD5 of the range)")
   assert.equal(ps[2]!.expected, "at least 2024 (ranges in offset order, not overlapping)")
   assert.equal(ps[3]!.expected, "a multiple of 512 from 512 to 4194304 bytes (4 MiB)")
 })
 
-test("checkPageRanges: a range past the end of the file", () => {
-  assert.deepEqual(checkPageRanges([{ offset: 0, length: 512 }, { offset: 1024, length: 1024 }], 1536), [
-    { index: 1, field: "PageRangeList", expected: "ranges inside the file's 1536 bytes", found: "a range ending at 2048 (512 bytes past the end)" },
+test("checkPageRanges: the first range past the end of the file is reported, at that range, once", () => {
+  assert.deepEqual(checkPageRanges([{ offset: 0, length: 512 }, { offset: 1024, length: 1024 }, { offset: 2048, length: 512 }], 1536), [
+    { index: 1, field: "PageRange", expected: "ranges inside the file's 1536 bytes", found: "a range ending at 2048 (512 bytes past the end)" },
   ])
-  const c = new PageRangeChecker()
-  c.add({ offset: 0, length: 1024 }, 3)
-  assert.deepEqual(c.finish(512), [{ index: 0, line: 3, field: "PageRangeList", expected: "ranges inside the file's 512 bytes", found: "a range ending at 1024 (512 bytes past the end)" }])
+  const c = new PageRangeChecker(512)
+  assert.deepEqual(c.add({ offset: 0, length: 1024 }, 3), [{ index: 0, at: 3, field: "PageRange", expected: "ranges inside the file's 512 bytes", found: "a range ending at 1024 (512 bytes past the end)" }])
+  assert.deepEqual(c.finish(), [])
+  assert.throws(() => c.add({ offset: 0, length: 512 }), /after finish/)
+})
+
+test("blobLengthProblems: a page blob is whole pages and at most 8 TiB; a block blob at most 50,000 blocks of 4 MiB", () => {
+  assert.equal(maxPageBlobLength, 8 * 1024 ** 4)
+  assert.deepEqual(blobLengthProblems("page", 0), [])
+  assert.deepEqual(blobLengthProblems("page", maxPageBlobLength), [])
+  assert.deepEqual(blobLengthProblems("page", 1048577), [{ expected: "a multiple of 512 for a page blob", found: "1048577 (1 byte past the last full page)" }])
+  assert.deepEqual(blobLengthProblems("page", maxPageBlobLength + 512), [{ expected: "at most 8796093022208 bytes (8 TiB) for a page blob", found: "8796093022720" }])
+  assert.equal(blobLengthProblems("page", maxPageBlobLength + 1).length, 2)
+  assert.deepEqual(blobLengthProblems("block", maxBlockBlobLength), [])
+  assert.deepEqual(blobLengthProblems("block", 1048577), [])
+  assert.deepEqual(blobLengthProblems("block", maxBlockBlobLength + 1), [{ expected: "at most 209715200000 bytes for a block blob (50,000 blocks of 4 MiB)", found: "209715200001" }])
 })

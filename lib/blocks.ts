@@ -6,12 +6,12 @@
  *   the whole file, at most 50,000 of them; ids are Base64 of at most 64 bytes, all of one length.
  *   waie cuts files into 4 MiB blocks (only the last one shorter) and names block i with the
  *   Base64 of i as 4 little-endian bytes (`AAAAAA==`, `AQAAAA==`, … as in the copy-log samples).
- * - A page blob's length is a multiple of 512; its ranges are 512-aligned, at most 4 MiB,
- *   ordered and not overlapping; all-zero pages need not be sent. waie's ranges are the maximal
- *   runs of non-zero 512-byte pages, split at every 4 MiB boundary of the file.
+ * - A page blob's length is a multiple of 512, at most 8 TiB; its ranges are 512-aligned, at most
+ *   4 MiB, ordered and not overlapping; all-zero pages need not be sent. waie's ranges are the
+ *   maximal runs of non-zero 512-byte pages, split at every 4 MiB boundary of the file.
  *
  * Everything here is pure and synchronous: the copy pipeline calls `describeBlocks` /
- * `describePageRanges` in worker threads on 4 MiB chunks; the manifest reader feeds
+ * `describePageRanges` in worker threads on 4 MiB chunks; the manifest checker feeds
  * `BlockListChecker` / `PageRangeChecker` one element at a time.
  */
 import { Either } from "effect"
@@ -27,12 +27,15 @@ export const maxBlocksPerBlob = 50_000
 export const maxBlockBlobLength = maxBlocksPerBlob * blockSize
 export const pageSize = 512
 export const maxPageRangeLength = 4 * MiB
+/** The longest page blob: 8 TiB. */
+export const maxPageBlobLength = 8 * 1024 * 1024 * MiB
 /** Up to this length a blob's block ids must be all present or all absent. */
 export const smallBlobLimit = 64 * MiB
 /** A block id decodes to at most this many bytes (Put Block). */
 export const maxBlockIdBytes = 64
 
-const isLength = (n: number): boolean => Number.isSafeInteger(n) && n >= 0
+/** A whole number of bytes JS holds exactly: an offset or a length. */
+export const isLength = (n: number): boolean => Number.isSafeInteger(n) && n >= 0
 
 const requireLength = (what: string, n: number): void => {
   if (!isLength(n)) throw new RangeError(`${what} must be a whole number ≥ 0, got ${n}`)
@@ -210,188 +213,254 @@ export interface PageRangeEntry {
   readonly hash?: string | undefined
 }
 
+/** What is wrong with one value: the words of an issue, without its place. */
+export interface ValueProblem {
+  readonly expected: string
+  readonly found: string
+}
+
 /**
  * One broken rule. `index` is the 0-based position of the element in its list (for problems of
  * the list as a whole: the element where it shows, e.g. the last block for a list that stops
- * short of the file's end, or 0 for an empty list). `line` is whatever the caller passed with
- * that element. `field` names the attribute (`Block/@Offset`) or the list (`BlockList`).
+ * short of the file's end, or 0 for an empty list). `at` is whatever the caller passed with that
+ * element (a line number, an event with its line and column…); absent when the caller passed
+ * none or the problem has no element (an empty list). `field` names the attribute
+ * (`Block/@Offset`), the element (`Block`) or the list (`BlockList`).
  */
-export interface RuleProblem {
+export interface RuleProblem<At = number> {
   readonly index: number
-  readonly line?: number
+  readonly at?: At
   readonly field: string
   readonly expected: string
   readonly found: string
 }
 
-const none: ReadonlyArray<RuleProblem> = Object.freeze([])
+const none: ReadonlyArray<never> = Object.freeze([])
 
-const problem = (index: number, line: number | undefined, field: string, expected: string, found: string): RuleProblem =>
-  line === undefined ? { index, field, expected, found } : { index, line, field, expected, found }
+const problem = <At>(index: number, at: At | undefined, field: string, expected: string, found: string): RuleProblem<At> =>
+  at === undefined ? { index, field, expected, found } : { index, at, field, expected, found }
+
+/**
+ * Add a problem to a list made only when there is one: the common case, a block without a
+ * problem, allocates nothing (the checkers run on every one of millions of elements, so no
+ * closure per element either: a `report` closure made the manifest check 3 times slower).
+ */
+const push = <At>(list: Array<RuleProblem<At>> | undefined, index: number, at: At | undefined, field: string, expected: string, found: string): Array<RuleProblem<At>> => {
+  const p = problem(index, at, field, expected, found)
+  if (list === undefined) return [p]
+  list.push(p)
+  return list
+}
 
 const showNumber = (n: number): string => (typeof n === "number" ? String(n) : showValue(String(n)))
 
-const hashExpected = "an MD5 in Base16: 32 hex digits"
+/** `1 byte`, `2 bytes`. */
+const bytes = (n: number): string => `${n} byte${n === 1 ? "" : "s"}`
+
+const hashExpected = (of: string): string => `32 hex digits (the MD5 of the ${of})`
 
 /**
- * Checks a block list one block at a time, in constant memory (a 50,000-block list is never
- * held). `add` returns the problems of that block; `finish` those that need the whole list
- * (coverage of the file, the 50,000 cap, ids all present or all absent on a blob ≤ 64 MiB).
- * After a misplaced block the checker carries on from where that block ends, so one gap gives
- * one problem, not one per following block. Hashes are checked as given: normalise them first.
+ * A block id's own rule (Put Block): Base64 of 1 to 64 bytes. Undefined when it keeps it. The rule
+ * that all ids of a blob have one length is `BlockListChecker`'s.
  */
-export class BlockListChecker {
+export const blockIdProblem = (id: string): ValueProblem | undefined => {
+  const expected = `a Base64 string of 1 to ${maxBlockIdBytes} bytes`
+  if (id.length === 0) return { expected, found: "an empty id" }
+  if (!isBase64(id)) return { expected, found: showValue(id) }
+  const n = base64DecodedLength(id)
+  return n > maxBlockIdBytes ? { expected, found: `${bytes(n)} (${showValue(id)})` } : undefined
+}
+
+/**
+ * What is wrong with a blob's length for its kind, if anything: a page blob is whole 512-byte
+ * pages and at most 8 TiB; a block blob at most 50,000 blocks of 4 MiB (what one manifest entry
+ * can describe).
+ */
+export const blobLengthProblems = (kind: "block" | "page", length: number): Array<ValueProblem> => {
+  const found: Array<ValueProblem> = []
+  if (kind === "page") {
+    const past = length % pageSize
+    if (past !== 0) found.push({ expected: "a multiple of 512 for a page blob", found: `${length} (${bytes(past)} past the last full page)` })
+    if (length > maxPageBlobLength) found.push({ expected: `at most ${maxPageBlobLength} bytes (8 TiB) for a page blob`, found: String(length) })
+  } else if (length > maxBlockBlobLength) {
+    found.push({ expected: `at most ${maxBlockBlobLength} bytes for a block blob (50,000 blocks of 4 MiB)`, found: String(length) })
+  }
+  return found
+}
+
+/**
+ * Checks the block list of a file of `fileLength` bytes one block at a time, in constant memory
+ * (a 50,000-block list is never held). `add` returns the problems of that block (the first block
+ * that ends past the file and the first that breaks "ids on all blocks or none" included);
+ * `finish` those that need the whole list (coverage of the file, the 50,000 cap). After a
+ * misplaced block the checker carries on from where that block ends, so one gap gives one
+ * problem, not one per following block. Hashes are checked as given: normalise them first.
+ */
+export class BlockListChecker<At = number> {
+  readonly #length: number
   #count = 0
   #next = 0
-  #lastLine: number | undefined
-  #idLength: number | undefined
+  #lastAt: At | undefined
+  #idBytes: number | undefined
   #firstHasId: boolean | undefined
-  #mixedAt: number | undefined
-  #mixedLine: number | undefined
-  #overLine: number | undefined
+  #mixedReported = false
+  #beyondReported = false
+  #overAt: At | undefined
   #finished = false
+
+  constructor(fileLength: number) {
+    requireLength("a file length", fileLength)
+    this.#length = fileLength
+  }
 
   /** Blocks added so far. */
   get count(): number {
     return this.#count
   }
 
-  add(block: BlockEntry, line?: number): ReadonlyArray<RuleProblem> {
+  add(block: BlockEntry, at?: At): ReadonlyArray<RuleProblem<At>> {
     if (this.#finished) throw new Error("BlockListChecker: add after finish")
     const index = this.#count++
-    this.#lastLine = line
-    if (index === maxBlocksPerBlob) this.#overLine = line
-    let found: Array<RuleProblem> | undefined
-    const report = (p: RuleProblem) => void (found ??= []).push(p)
+    this.#lastAt = at
+    if (index === maxBlocksPerBlob) this.#overAt = at
+    let found: Array<RuleProblem<At>> | undefined
 
     const { offset, length, id, hash } = block
-    let at = this.#next
-    if (!isLength(offset)) report(problem(index, line, "Block/@Offset", "a whole number of bytes ≥ 0", showNumber(offset)))
+    let start = this.#next
+    if (!isLength(offset)) found = push(found, index, at, "Block/@Offset", "a whole number of bytes ≥ 0", showNumber(offset))
     else {
       if (offset !== this.#next) {
-        if (index === 0) report(problem(index, line, "Block/@Offset", "0 (the first block starts the file)", String(offset)))
-        else if (offset > this.#next) report(problem(index, line, "Block/@Offset", `${this.#next} (right after the previous block)`, `${offset} (a gap of ${offset - this.#next} bytes)`))
-        else report(problem(index, line, "Block/@Offset", `${this.#next} (right after the previous block)`, `${offset} (overlapping earlier blocks by ${this.#next - offset} bytes)`))
+        if (index === 0) found = push(found, index, at, "Block/@Offset", "0 (the first block starts the file)", String(offset))
+        else if (offset > this.#next) found = push(found, index, at, "Block/@Offset", `${this.#next} (right after the previous block)`, `${offset} (a gap of ${bytes(offset - this.#next)})`)
+        else found = push(found, index, at, "Block/@Offset", `${this.#next} (right after the previous block)`, `${offset} (overlapping earlier blocks by ${bytes(this.#next - offset)})`)
       }
-      at = offset
+      start = offset
     }
     if (!isLength(length) || length < 1 || length > blockSize) {
-      report(problem(index, line, "Block/@Length", `1 to ${blockSize} bytes (4 MiB)`, showNumber(length)))
+      found = push(found, index, at, "Block/@Length", `1 to ${blockSize} bytes (4 MiB)`, showNumber(length))
     }
-    this.#next = at + (isLength(length) ? length : 0)
+    this.#next = start + (isLength(length) ? length : 0)
+    if (this.#next > this.#length && !this.#beyondReported) {
+      this.#beyondReported = true
+      found = push(found, index, at, "Block", `blocks inside the file's ${bytes(this.#length)}`, `a block ending at ${this.#next} (${bytes(this.#next - this.#length)} past the end)`)
+    }
 
-    const hasId = id !== undefined
-    if (this.#firstHasId === undefined) this.#firstHasId = hasId
-    else if (hasId !== this.#firstHasId && this.#mixedAt === undefined) {
-      this.#mixedAt = index
-      this.#mixedLine = line
-    }
     if (id !== undefined) {
-      if (id.length === 0 || !isBase64(id)) report(problem(index, line, "Block/@Id", `a Base64 string of 1 to ${maxBlockIdBytes} bytes`, id.length === 0 ? "an empty id" : showValue(id)))
+      const p = blockIdProblem(id)
+      if (p) found = push(found, index, at, "Block/@Id", p.expected, p.found)
       else {
-        const bytes = base64DecodedLength(id)
-        if (bytes > maxBlockIdBytes) report(problem(index, line, "Block/@Id", `a Base64 string of 1 to ${maxBlockIdBytes} bytes`, `${showValue(id)} (${bytes} bytes)`))
-        else if (this.#idLength === undefined) this.#idLength = id.length
-        else if (id.length !== this.#idLength) {
-          report(problem(index, line, "Block/@Id", `an id of ${this.#idLength} characters, like the blob's earlier ids (all ids of a blob have one length)`, `${showValue(id)} (${id.length} characters)`))
+        const n = base64DecodedLength(id)
+        if (this.#idBytes === undefined) this.#idBytes = n
+        else if (n !== this.#idBytes) {
+          found = push(found, index, at, "Block/@Id", `an id of ${bytes(this.#idBytes)}, like the blob's earlier ids (all ids of a blob have one length)`, `${bytes(n)} (${showValue(id)})`)
         }
       }
     }
-    if (hash !== undefined && !isMd5Hex(hash)) report(problem(index, line, "Block/@Hash", hashExpected, showValue(hash)))
+    const hasId = id !== undefined
+    if (this.#firstHasId === undefined) this.#firstHasId = hasId
+    else if (hasId !== this.#firstHasId && !this.#mixedReported && this.#length <= smallBlobLimit) {
+      this.#mixedReported = true
+      found = push(found, index, at, "Block/@Id", "ids on all blocks or on none (a blob of at most 64 MiB)", hasId ? "a block with an id after blocks without" : "a block without an id after blocks with ids")
+    }
+    if (hash !== undefined && !isMd5Hex(hash)) found = push(found, index, at, "Block/@Hash", hashExpected("block"), showValue(hash))
     return found ?? none
   }
 
-  /** The problems of the list as a whole, for a file of `fileLength` bytes. Call once, after the last `add`. */
-  finish(fileLength: number): ReadonlyArray<RuleProblem> {
+  /** The problems of the list as a whole. Call once, after the last `add`. */
+  finish(): ReadonlyArray<RuleProblem<At>> {
     if (this.#finished) throw new Error("BlockListChecker: finish called twice")
-    requireLength("a file length", fileLength)
     this.#finished = true
-    const found: Array<RuleProblem> = []
+    const found: Array<RuleProblem<At>> = []
     const count = this.#count
+    const fileLength = this.#length
     if (count > maxBlocksPerBlob) {
-      found.push(problem(maxBlocksPerBlob, this.#overLine, "BlockList", `at most ${maxBlocksPerBlob} blocks in one blob`, `${count} blocks`))
+      found.push(problem(maxBlocksPerBlob, this.#overAt, "BlockList", `at most ${maxBlocksPerBlob} blocks in one blob`, `${count} blocks`))
     }
     if (count === 0) {
-      if (fileLength > 0) found.push(problem(0, undefined, "BlockList", `blocks covering the file's ${fileLength} bytes`, "no blocks"))
-    } else if (this.#next !== fileLength) {
-      const how = this.#next < fileLength ? `${fileLength - this.#next} bytes short of the end` : `${this.#next - fileLength} bytes past the end`
-      found.push(problem(count - 1, this.#lastLine, "BlockList", `blocks ending at the file's length, ${fileLength}`, `the last block ends at ${this.#next} (${how})`))
-    }
-    if (this.#mixedAt !== undefined && fileLength <= smallBlobLimit) {
-      const what = this.#firstHasId ? "a block without an id after blocks with ids" : "a block with an id after blocks without"
-      found.push(problem(this.#mixedAt, this.#mixedLine, "Block/@Id", "ids on all blocks or on none (a blob of at most 64 MiB)", what))
+      if (fileLength > 0) found.push(problem<At>(0, undefined, "BlockList", `blocks covering the file's ${bytes(fileLength)}`, "no blocks"))
+    } else if (this.#next < fileLength && !this.#beyondReported) {
+      // (a list that went past the end was reported at that block: where it ends now says little)
+      found.push(problem(count - 1, this.#lastAt, "BlockList", `blocks ending at the file's length, ${fileLength}`, `the last block ends at ${this.#next} (${bytes(fileLength - this.#next)} short of the end)`))
     }
     return found
   }
 }
 
 /**
- * Checks a page-range list one range at a time (see `BlockListChecker`). Ranges may leave gaps
- * (uncovered bytes are zero pages), but must be 512-aligned, 512 bytes to 4 MiB long, in offset
- * order, not overlapping, and inside the file. The file length's own alignment is
- * `checkPageBlobLength`'s business, not repeated here.
+ * Checks the page-range list of a file of `fileLength` bytes one range at a time (see
+ * `BlockListChecker`). Ranges may leave gaps (uncovered bytes are zero pages), but must be
+ * 512-aligned, 512 bytes to 4 MiB long, in offset order, not overlapping, and inside the file (the
+ * first range that ends past it is reported; the later ones, necessarily past it too or
+ * overlapping, are not reported again). The file length's own rules are `blobLengthProblems`'
+ * business, not repeated here.
  */
-export class PageRangeChecker {
+export class PageRangeChecker<At = number> {
+  readonly #length: number
   #count = 0
   #end = 0
-  #endIndex = 0
-  #endLine: number | undefined
+  #beyondReported = false
   #finished = false
+
+  constructor(fileLength: number) {
+    requireLength("a file length", fileLength)
+    this.#length = fileLength
+  }
 
   get count(): number {
     return this.#count
   }
 
-  add(range: PageRangeEntry, line?: number): ReadonlyArray<RuleProblem> {
+  add(range: PageRangeEntry, at?: At): ReadonlyArray<RuleProblem<At>> {
     if (this.#finished) throw new Error("PageRangeChecker: add after finish")
     const index = this.#count++
-    let found: Array<RuleProblem> | undefined
-    const report = (p: RuleProblem) => void (found ??= []).push(p)
+    let found: Array<RuleProblem<At>> | undefined
     const { offset, length, hash } = range
     const offsetOk = isLength(offset)
-    if (!offsetOk) report(problem(index, line, "PageRange/@Offset", "a whole number of bytes ≥ 0, a multiple of 512", showNumber(offset)))
-    else if (offset % pageSize !== 0) report(problem(index, line, "PageRange/@Offset", "a multiple of 512", `${offset} (${offset % pageSize} bytes past a page boundary)`))
+    if (!offsetOk) found = push(found, index, at, "PageRange/@Offset", "a whole number of bytes ≥ 0, a multiple of 512", showNumber(offset))
+    else if (offset % pageSize !== 0) found = push(found, index, at, "PageRange/@Offset", "a multiple of 512", `${offset} (${bytes(offset % pageSize)} past a page boundary)`)
     if (offsetOk && offset < this.#end) {
-      report(problem(index, line, "PageRange/@Offset", `at least ${this.#end} (ranges in offset order, not overlapping)`, `${offset} (before the end of an earlier range)`))
+      found = push(found, index, at, "PageRange/@Offset", `at least ${this.#end} (ranges in offset order, not overlapping)`, `${offset} (before the end of an earlier range)`)
     }
     const lengthOk = isLength(length)
     if (!lengthOk || length < pageSize || length > maxPageRangeLength || length % pageSize !== 0) {
-      report(problem(index, line, "PageRange/@Length", `a multiple of 512 from 512 to ${maxPageRangeLength} bytes (4 MiB)`, showNumber(length)))
+      found = push(found, index, at, "PageRange/@Length", `a multiple of 512 from 512 to ${maxPageRangeLength} bytes (4 MiB)`, showNumber(length))
     }
-    if (offsetOk && lengthOk && offset + length > this.#end) {
-      this.#end = offset + length
-      this.#endIndex = index
-      this.#endLine = line
+    if (offsetOk && lengthOk) {
+      const end = offset + length
+      if (end > this.#length && !this.#beyondReported) {
+        this.#beyondReported = true
+        found = push(found, index, at, "PageRange", `ranges inside the file's ${bytes(this.#length)}`, `a range ending at ${end} (${bytes(end - this.#length)} past the end)`)
+      }
+      if (end > this.#end) this.#end = end
     }
-    if (hash !== undefined && !isMd5Hex(hash)) report(problem(index, line, "PageRange/@Hash", hashExpected, showValue(hash)))
+    if (hash !== undefined && !isMd5Hex(hash)) found = push(found, index, at, "PageRange/@Hash", hashExpected("range"), showValue(hash))
     return found ?? none
   }
 
-  finish(fileLength: number): ReadonlyArray<RuleProblem> {
+  /** Nothing of a page-range list needs the whole list (every rule is reported by `add`); kept so that both lists are used alike. */
+  finish(): ReadonlyArray<RuleProblem<At>> {
     if (this.#finished) throw new Error("PageRangeChecker: finish called twice")
-    requireLength("a file length", fileLength)
     this.#finished = true
-    if (this.#end <= fileLength) return none
-    return [problem(this.#endIndex, this.#endLine, "PageRangeList", `ranges inside the file's ${fileLength} bytes`, `a range ending at ${this.#end} (${this.#end - fileLength} bytes past the end)`)]
+    return none
   }
 }
 
-const byIndex = (a: RuleProblem, b: RuleProblem): number => a.index - b.index
+const byIndex = <At>(a: RuleProblem<At>, b: RuleProblem<At>): number => a.index - b.index
 
 /** Every problem of a whole block list, ordered by block (stable: per-block order kept). */
 export const checkBlockList = (blocks: ReadonlyArray<BlockEntry>, fileLength: number): Array<RuleProblem> => {
-  const checker = new BlockListChecker()
+  const checker = new BlockListChecker(fileLength)
   const found: Array<RuleProblem> = []
   for (const b of blocks) found.push(...checker.add(b))
-  found.push(...checker.finish(fileLength))
+  found.push(...checker.finish())
   return found.sort(byIndex)
 }
 
 /** Every problem of a whole page-range list, ordered by range. */
 export const checkPageRanges = (ranges: ReadonlyArray<PageRangeEntry>, fileLength: number): Array<RuleProblem> => {
-  const checker = new PageRangeChecker()
+  const checker = new PageRangeChecker(fileLength)
   const found: Array<RuleProblem> = []
   for (const r of ranges) found.push(...checker.add(r))
-  found.push(...checker.finish(fileLength))
+  found.push(...checker.finish())
   return found.sort(byIndex)
 }

@@ -4,6 +4,7 @@
  * failed in this blob". All pure and synchronous; `groupCopyLog` lifts the grouping onto a Stream.
  */
 import { Stream } from "effect"
+import { maxBlocksPerBlob } from "./blocks.ts"
 import {
   type BlobStart,
   type BlobStatus,
@@ -23,7 +24,7 @@ import {
 } from "./copylog-model.ts"
 
 /** Ranges held in one blob value. A BlockList never has more; a longer PageRangeList comes in parts. */
-export const maxRangesPerGroup = 50_000
+export const maxRangesPerGroup = maxBlocksPerBlob
 
 /** A blob of the log with its ranges, metadata and properties. */
 export interface BlobRecord extends Omit<BlobStart, "_tag"> {

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict"
 import { test } from "node:test"
 import { Either } from "effect"
+import { maxBlocksPerBlob } from "./blocks.ts"
 import type { InvalidInput, Issue } from "./errors.ts"
 import {
   blobStatuses,
@@ -9,7 +10,6 @@ import {
   driveStatuses,
   fileStatuses,
   importDispositions,
-  maxBlocksPerBlob,
   rangeStatuses,
 } from "./copylog.ts"
 import { maxIssues } from "./xml-issues.ts"
@@ -270,7 +270,7 @@ test("structure problems are all collected, in file order", () => {
       [10, "PageRange/@Hash", "a Base16 MD5 hash (32 hex digits)"],
       [10, "PageRange", "no text in <PageRange>"],
       [18, "Block", "a range inside the blob's Length (1000)"],
-      [18, "Block/@Id", "a block id: Base64 of 1 to 64 bytes"],
+      [18, "Block/@Id", "a Base64 string of 1 to 64 bytes"],
       [20, "Blob", "at most one <BlockList> or <PageRangeList>, before <Metadata> and <Properties>"],
       [21, "Blob", "<Length> before the range list, <Metadata> and <Properties> of the blob"],
       [23, "DriveLog/Status", "a <Status> as the last child of <DriveLog>"],

@@ -14,9 +14,11 @@
  */
 import type { FileSystem } from "@effect/platform"
 import type { Stream } from "effect"
+import { blockIdProblem, maxBlocksPerBlob } from "./blocks.ts"
 import type { FileUnreadable, InvalidInput } from "./errors.ts"
 import { showValue } from "./errors.ts"
 import { fileBytes } from "./files.ts"
+import { isMd5Hex, normaliseHex } from "./hash.ts"
 import { InputIssue, type XmlOpen, type XmlToken, XmlTokenizer } from "./xml.ts"
 import {
   type BlobStatus,
@@ -42,12 +44,8 @@ import {
   type Range,
   rangeStatuses,
 } from "./copylog-model.ts"
-import { attributeNames, type CollectingParser, decodeBase64, feedSliced, IssueList, parseCollecting, parseCount } from "./xml-issues.ts"
+import { attributeNames, type CollectingParser, feedSliced, IssueList, parseCollecting, parseCount } from "./xml-issues.ts"
 
-/** A BlockList describes at most this many blocks (the manifest's limit per blob). */
-export const maxBlocksPerBlob = 50_000
-
-const md5HexPattern = /^[0-9A-Fa-f]{32}$/
 /** ISO 8601 date-time as the service writes it: `2012-09-18T23:47:08Z`, fractions and offsets allowed. */
 const dateTimePattern = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,7})?(Z|[+-]\d{2}:\d{2})$/
 
@@ -316,6 +314,7 @@ export class CopyLogParser implements CollectingParser<CopyLogEvent> {
     if (t.name !== want) return this.unexpected(t, parent.name, `only <${want}> elements in <${parent.name}>`)
     const frame = this.push("Leaf", t)
     b.ranges++
+    // a BlockList describes at most as many blocks as the manifest's blob did
     if (want === "Block" && b.ranges === maxBlocksPerBlob + 1) {
       this.issue(t, "BlockList", `at most ${maxBlocksPerBlob} blocks per blob`, `block number ${maxBlocksPerBlob + 1}`)
     }
@@ -342,8 +341,8 @@ export class CopyLogParser implements CollectingParser<CopyLogEvent> {
     let hash: string | undefined
     const rawHash = t.attributes["Hash"]
     if (rawHash !== undefined) {
-      hash = rawHash.trim().toUpperCase()
-      if (!md5HexPattern.test(hash)) {
+      hash = normaliseHex(rawHash)
+      if (!isMd5Hex(hash)) {
         this.issue(t, `${want}/@Hash`, "a Base16 MD5 hash (32 hex digits)", showValue(rawHash))
         ok = false
       }
@@ -351,12 +350,10 @@ export class CopyLogParser implements CollectingParser<CopyLogEvent> {
     let id: string | undefined
     if (isBlock) {
       id = t.attributes["Id"]
-      if (id !== undefined) {
-        const decoded = decodeBase64(id)
-        if (decoded === undefined || id.length === 0 || decoded.length > 64) {
-          this.issue(t, "Block/@Id", "a block id: Base64 of 1 to 64 bytes", decoded === undefined || id.length === 0 ? showValue(id) : `${showValue(id)} (${decoded.length} bytes)`)
-          ok = false
-        }
+      const p = id === undefined ? undefined : blockIdProblem(id)
+      if (p) {
+        this.issue(t, "Block/@Id", p.expected, p.found)
+        ok = false
       }
     }
     const status = this.status(t, want, rangeStatuses, isRangeStatus, `a ${want === "Block" ? "block" : "page range"} status`)
@@ -429,8 +426,8 @@ export class CopyLogParser implements CollectingParser<CopyLogEvent> {
       let hash: string | undefined
       const raw = t.attributes["Hash"]
       if (raw !== undefined) {
-        hash = raw.trim().toUpperCase()
-        if (!md5HexPattern.test(hash)) {
+        hash = normaliseHex(raw)
+        if (!isMd5Hex(hash)) {
           // the log is invalid either way; the reference is kept without its hash
           this.issue(t, `${frame.name}/@Hash`, "a Base16 MD5 hash (32 hex digits)", showValue(raw))
           hash = undefined

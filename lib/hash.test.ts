@@ -1,6 +1,6 @@
 import assert from "node:assert/strict"
 import { test } from "node:test"
-import { base64DecodedLength, base64ToHex, hexToBase64, isBase64, isMd5Hex, md5Hex, normaliseHex } from "./hash.ts"
+import { base64DecodedLength, base64ToHex, decodeBase64, hexToBase64, isBase64, isMd5Hex, md5Hex, normaliseHex } from "./hash.ts"
 
 const enc = (s: string) => new TextEncoder().encode(s)
 
@@ -56,4 +56,10 @@ test("isBase64 and base64DecodedLength", () => {
   assert.equal(base64DecodedLength("AAAA"), 3)
   assert.equal(base64DecodedLength("MD5/1B2M2Y8AsgTpgAmY7PhCfg=="), 19)
   assert.equal(base64DecodedLength("MD5/1B2M2Y8AsgTpgAmY7PhCfg=="), Buffer.from("MD5/1B2M2Y8AsgTpgAmY7PhCfg==", "base64").length)
+})
+
+test("decodeBase64: the bytes of Base64, undefined for anything else (Buffer would skip bad characters)", () => {
+  assert.deepEqual(decodeBase64("AQAAAA=="), new Uint8Array([1, 0, 0, 0]))
+  assert.deepEqual(decodeBase64(""), new Uint8Array(0))
+  for (const bad of ["AQAAAA=", "AQ AAAA==", "AQ-_AA=="]) assert.equal(decodeBase64(bad), undefined, bad)
 })

@@ -40,6 +40,9 @@ export const base64DecodedLength = (b64: string): number => {
   return (b64.length / 4) * 3 - pad
 }
 
+/** The bytes of a Base64 string (`isBase64`), or undefined when it is not one. */
+export const decodeBase64 = (b64: string): Uint8Array | undefined => (isBase64(b64) ? new Uint8Array(Buffer.from(b64, "base64")) : undefined)
+
 /** Base64 → upper-case hex. Throws RangeError if the input is not Base64 (Buffer would skip bad characters). */
 export const base64ToHex = (b64: string): string => {
   if (!isBase64(b64)) throw new RangeError(`not a Base64 string: ${JSON.stringify(b64.slice(0, 80))}`)

@@ -185,7 +185,7 @@ test("blocks: the first starts at 0", async () => {
 test("blocks: contiguous (a gap)", async () => {
   const i = await oneError(variant({ 18: `          <Block Offset="65537" Length="65535" Id="AQAAAA==" Hash="${H}" />` }), 18, "Block/@Offset")
   assert.match(i.expected, /^65536 /)
-  assert.equal(i.found, "65537")
+  assert.equal(i.found, "65537 (a gap of 1 byte)")
 })
 
 test("blocks: ordered (out of order)", async () => {
@@ -197,19 +197,19 @@ test("blocks: ordered (out of order)", async () => {
   assert.deepEqual(
     errors(r).map((i) => [i.line, i.field]),
     [
-      [16, "BlockList"], // the last block ends at 131072, short of 163840 (reported at the list)
       [18, "Block/@Offset"],
       [19, "Block/@Offset"],
+      [19, "BlockList"], // the last block ends at 131072, short of 163840 (reported at that block)
     ],
   )
 })
 
 test("blocks: covering the Length exactly", async () => {
-  const short = await oneError(variant({ 19: null }), 16, "BlockList")
-  assert.match(short.found, /ending at 131072/)
+  const short = await oneError(variant({ 19: null }), 18, "BlockList") // at the last block
+  assert.match(short.found, /ends at 131072 \(32768 bytes short of the end\)/)
   const long = await oneError(variant({ 19: `          <Block Offset="131072" Length="32769" Id="AgAAAA==" Hash="${H}" />` }), 19, "Block")
-  assert.match(long.found, /163841/)
-  const none = await oneError(variant({ 17: null, 18: null, 19: null }), 16, "BlockList")
+  assert.match(long.found, /163841 \(1 byte past the end\)/)
+  const none = await oneError(variant({ 17: null, 18: null, 19: null }), 16, "BlockList") // no block: at the list
   assert.equal(none.found, "no blocks")
 })
 
@@ -239,7 +239,7 @@ test("blocks: at most 50,000 in a blob", () => {
   const r = rules.report(H, 0)
   assert.deepEqual(
     r.issues.map((i) => [i.line, i.field, i.found]),
-    [[100 + 50_000, "BlockList", "block 50001"]],
+    [[100 + 50_000, "BlockList", "50001 blocks"]],
   )
   assert.equal(r.stats.blocks, 50_001)
 })
@@ -275,7 +275,7 @@ test("block ids: one length within a blob", async () => {
 
 test("block ids: all present or all absent up to 64 MiB", async () => {
   const i = await oneError(variant({ 18: `          <Block Offset="65536" Length="65536" Hash="${H}" />` }), 18, "Block/@Id")
-  assert.match(i.found, /no Id/)
+  assert.match(i.found, /without an id/)
   const none = variant({
     17: `          <Block Offset="0" Length="65536" Hash="${H}" />`,
     18: `          <Block Offset="65536" Length="65536" Hash="${H}" />`,
@@ -353,7 +353,7 @@ test("block blob: Length at most 50,000 blocks of 4 MiB", async () => {
     errors(r).map((i) => [i.line, i.field]),
     [
       [14, "Blob/Length"],
-      [16, "BlockList"],
+      [19, "BlockList"],
     ],
   )
 })

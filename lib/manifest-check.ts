@@ -9,21 +9,10 @@ import { Effect, Stream } from "effect"
 import { createHash } from "node:crypto"
 import type { Issue } from "./errors.ts"
 import { showValue } from "./errors.ts"
-import type { BlobStart, Block, DriveFieldName, FileRef, ManifestEvent, PageRange, Pos } from "./manifest-model.ts"
-import {
-  base64DecodedLength,
-  blockIdsAllOrNoneUpTo,
-  importDispositions,
-  isHashHex,
-  knownVersions,
-  maxBlockBlobLength,
-  maxBlockIdBytes,
-  maxBlockLength,
-  maxBlocks,
-  maxPageBlobLength,
-  maxPageRangeLength,
-  pageSize,
-} from "./manifest-model.ts"
+import { blobLengthProblems, BlockListChecker, PageRangeChecker, type RuleProblem } from "./blocks.ts"
+import { base64DecodedLength, isBase64, isMd5Hex } from "./hash.ts"
+import type { BlobStart, DriveFieldName, FileRef, ManifestEvent, Pos } from "./manifest-model.ts"
+import { importDispositions, knownVersions } from "./manifest-model.ts"
 import { ManifestParser, readerIssue } from "./manifest-reader.ts"
 import { checkBlobPath } from "./names.ts"
 
@@ -109,14 +98,10 @@ export class ManifestRules {
   private pageRanges = 0
   private bytes = 0
 
-  // per-blob state
+  // per-blob state: the blob, and the checker of its list (it keeps the place of the elements it reports at the end)
   private blob: BlobStart | undefined
-  private next = 0
-  private count = 0
-  private idBytes = -1
-  private idsPresent: boolean | undefined
-  private idMixReported = false
-  private beyondReported = false
+  private blockChecker: BlockListChecker<Pos> | undefined
+  private pageChecker: PageRangeChecker<Pos> | undefined
 
   constructor(
     private readonly file: string,
@@ -157,7 +142,7 @@ export class ManifestRules {
 
   private fileRef(ref: FileRef | undefined, field: string): void {
     if (ref === undefined) return
-    if (!isHashHex(ref.hash)) this.add(ref, `${field}/@Hash`, "32 hex digits (the MD5 of the file)", showValue(ref.hash))
+    if (!isMd5Hex(ref.hash)) this.add(ref, `${field}/@Hash`, "32 hex digits (the MD5 of the file)", showValue(ref.hash))
     const p = checkDrivePath(ref.path)
     if (p) this.add(ref, field, p.expected, p.found)
   }
@@ -165,9 +150,11 @@ export class ManifestRules {
   event(e: ManifestEvent): void {
     switch (e._tag) {
       case "Block":
-        return this.block(e)
+        this.blocks++
+        return this.listProblems(this.blockChecker?.add(e, e))
       case "PageRange":
-        return this.pageRange(e)
+        this.pageRanges++
+        return this.listProblems(this.pageChecker?.add(e, e))
       case "BlobStart":
         return this.blobStart(e)
       case "BlobEnd":
@@ -213,7 +200,7 @@ export class ManifestRules {
         if (value.trim() === "") {
           this.add(at, `Drive/${name}`, name === "StorageAccountKey" ? "a storage account key" : "a container SAS token", "an empty value")
         } else if (name === "StorageAccountKey") {
-          const n = base64DecodedLength(value)
+          const n = isBase64(value) ? base64DecodedLength(value) : undefined
           if (n === undefined) this.add(at, "Drive/StorageAccountKey", "a storage account key in Base64", `a value that is not Base64 ${secretNotShown}`)
           else if (n !== 64) this.add(at, "Drive/StorageAccountKey", "a storage account key of 64 bytes (88 Base64 characters)", `${n} bytes ${secretNotShown}`, "warning")
         } else if (!/(^|[?&])sig=/.test(value)) {
@@ -230,12 +217,8 @@ export class ManifestRules {
     this.blobs++
     this.bytes += e.length
     this.blob = e
-    this.next = 0
-    this.count = 0
-    this.idBytes = -1
-    this.idsPresent = undefined
-    this.idMixReported = false
-    this.beyondReported = false
+    this.blockChecker = e.list === "block" ? new BlockListChecker(e.length) : undefined
+    this.pageChecker = e.list === "page" ? new PageRangeChecker(e.length) : undefined
     const at = e.at ?? {}
     const name = checkBlobPath(e.blobPath)
     if (name) this.add(at.BlobPath ?? e, "Blob/BlobPath", name.expected, name.found)
@@ -246,65 +229,27 @@ export class ManifestRules {
       else if (!importDispositions.includes(e.importDisposition)) this.add(at.ImportDisposition ?? e, "Blob/ImportDisposition", "rename, no-overwrite or overwrite", showValue(e.importDisposition))
     }
     if (e.snapshot !== undefined && this.purpose === "import") this.add(at.Snapshot ?? e, "Blob/Snapshot", "no Snapshot in an import manifest (it names an exported blob snapshot)", showValue(e.snapshot), "warning")
-    const lengthAt = at.Length ?? e
-    if (e.list === "page") {
-      if (e.length % pageSize !== 0) this.add(lengthAt, "Blob/Length", "a multiple of 512 for a page blob", `${e.length} (${e.length % pageSize} byte${e.length % pageSize === 1 ? "" : "s"} past the last full page)`)
-      if (e.length > maxPageBlobLength) this.add(lengthAt, "Blob/Length", `at most ${maxPageBlobLength} bytes (8 TiB) for a page blob`, String(e.length))
-    } else if (e.length > maxBlockBlobLength) {
-      this.add(lengthAt, "Blob/Length", `at most ${maxBlockBlobLength} bytes for a block blob (50,000 blocks of 4 MiB)`, String(e.length))
-    }
+    for (const p of blobLengthProblems(e.list === "page" ? "page" : "block", e.length)) this.add(at.Length ?? e, "Blob/Length", p.expected, p.found)
     if (e.list === "none" && e.length > 0) this.add(e, "Blob", `a BlockList or PageRangeList describing the blob's ${e.length} bytes`, "neither")
   }
 
-  private block(e: Block): void {
-    this.blocks++
-    const n = ++this.count
-    const blob = this.blob!
-    if (n === maxBlocks + 1) this.add(e, "BlockList", `at most ${maxBlocks} blocks in a blob`, `block ${n}`)
-    if (!isHashHex(e.hash)) this.add(e, "Block/@Hash", "32 hex digits (the MD5 of the block)", showValue(e.hash))
-    if (e.offset !== this.next) this.add(e, "Block/@Offset", n === 1 ? "0 (the first block starts at the beginning of the file)" : `${this.next} (where the previous block ends: blocks are ordered and contiguous)`, String(e.offset))
-    if (e.length === 0 || e.length > maxBlockLength) this.add(e, "Block/@Length", `1 to ${maxBlockLength} bytes (4 MiB)`, String(e.length))
-    const end = e.offset + e.length
-    if (end > blob.length && !this.beyondReported) {
-      this.beyondReported = true
-      this.add(e, "Block", `blocks within the blob's Length of ${blob.length} bytes`, `a block ending at ${end}`)
+  /** The problems the list checker found, at the element it names (at the list itself when it names none: an empty list). */
+  private listProblems(problems: ReadonlyArray<RuleProblem<Pos>> | undefined): void {
+    if (problems === undefined) return
+    for (let i = 0; i < problems.length; i++) {
+      const p = problems[i]!
+      this.add(p.at ?? this.blob?.at?.List ?? this.blob, p.field, p.expected, p.found)
     }
-    this.next = end
-    const present = e.id !== undefined
-    if (e.id !== undefined) {
-      const bytes = base64DecodedLength(e.id)
-      if (bytes === undefined) this.add(e, "Block/@Id", "a Base64 block id", showValue(e.id))
-      else if (bytes > maxBlockIdBytes) this.add(e, "Block/@Id", `a block id of at most ${maxBlockIdBytes} bytes once decoded`, `${bytes} bytes (${showValue(e.id)})`)
-      else if (this.idBytes === -1) this.idBytes = bytes
-      else if (bytes !== this.idBytes) this.add(e, "Block/@Id", `a block id of ${this.idBytes} bytes like the blob's first (the ids of a blob all have one length)`, `${bytes} bytes (${showValue(e.id)})`)
-    }
-    if (this.idsPresent === undefined) this.idsPresent = present
-    else if (present !== this.idsPresent && !this.idMixReported && blob.length <= blockIdsAllOrNoneUpTo) {
-      this.idMixReported = true
-      this.add(e, "Block/@Id", "block ids on every block or on none (the blob is at most 64 MiB)", present ? "an Id after blocks without one" : "no Id after blocks with one")
-    }
-  }
-
-  private pageRange(e: PageRange): void {
-    this.pageRanges++
-    const blob = this.blob!
-    if (!isHashHex(e.hash)) this.add(e, "PageRange/@Hash", "32 hex digits (the MD5 of the range)", showValue(e.hash))
-    if (e.offset % pageSize !== 0) this.add(e, "PageRange/@Offset", "a multiple of 512", String(e.offset))
-    if (e.length === 0 || e.length % pageSize !== 0 || e.length > maxPageRangeLength) this.add(e, "PageRange/@Length", `a multiple of 512 from 512 to ${maxPageRangeLength} (4 MiB)`, String(e.length))
-    if (e.offset < this.next) this.add(e, "PageRange/@Offset", `at least ${this.next} (ranges are ordered by offset and do not overlap)`, String(e.offset))
-    const end = e.offset + e.length
-    if (end > blob.length) this.add(e, "PageRange", `a range within the blob's Length of ${blob.length} bytes`, `a range ending at ${end}`)
-    if (end > this.next) this.next = end
   }
 
   private blobEnd(e: { metadataPath?: FileRef; propertiesPath?: FileRef }): void {
-    const blob = this.blob!
-    if (blob.list === "block" && !this.beyondReported && this.next < blob.length) {
-      this.add(blob.at?.List ?? blob, "BlockList", `blocks covering the blob's Length of ${blob.length} bytes`, this.count === 0 ? "no blocks" : `blocks ending at ${this.next}`)
-    }
+    this.listProblems(this.blockChecker?.finish())
+    this.listProblems(this.pageChecker?.finish())
     this.fileRef(e.metadataPath, "Blob/MetadataPath")
     this.fileRef(e.propertiesPath, "Blob/PropertiesPath")
     this.blob = undefined
+    this.blockChecker = undefined
+    this.pageChecker = undefined
   }
 
   /** The verdict, after the last event (or the structural problem). */

@@ -14,8 +14,8 @@ import { test } from "node:test"
 import { fileURLToPath } from "node:url"
 import { NodeContext } from "@effect/platform-node"
 import { Effect, Stream } from "effect"
+import { blockSize, maxBlocksPerBlob } from "./blocks.ts"
 import type { ManifestEvent } from "./manifest-model.ts"
-import { maxBlockLength, maxBlocks } from "./manifest-model.ts"
 import { writeManifest } from "./manifest-writer.ts"
 
 const root = path.join(path.dirname(fileURLToPath(import.meta.url)), "..")
@@ -25,7 +25,7 @@ const key = Buffer.alloc(64, 7).toString("base64")
 
 function* events(): Generator<ManifestEvent> {
   const ids: Array<string> = []
-  for (let i = 0; i < maxBlocks; i++) {
+  for (let i = 0; i < maxBlocksPerBlob; i++) {
     const b = Buffer.alloc(4)
     b.writeUInt32LE(i)
     ids.push(b.toString("base64"))
@@ -35,8 +35,8 @@ function* events(): Generator<ManifestEvent> {
   yield { _tag: "DriveField", name: "StorageAccountKey", value: key }
   yield { _tag: "BlobListStart", id: "large#1-0" }
   for (let b = 0; b < blobs; b++) {
-    yield { _tag: "BlobStart", blobPath: `large/blob-${b}.bin`, filePath: `\\large\\blob-${b}.bin`, length: maxBlocks * maxBlockLength, importDisposition: "overwrite", list: "block" }
-    for (let i = 0; i < maxBlocks; i++) yield { _tag: "Block", offset: i * maxBlockLength, length: maxBlockLength, id: ids[i]!, hash: H }
+    yield { _tag: "BlobStart", blobPath: `large/blob-${b}.bin`, filePath: `\\large\\blob-${b}.bin`, length: maxBlocksPerBlob * blockSize, importDisposition: "overwrite", list: "block" }
+    for (let i = 0; i < maxBlocksPerBlob; i++) yield { _tag: "Block", offset: i * blockSize, length: blockSize, id: ids[i]!, hash: H }
     yield { _tag: "BlobEnd" }
   }
   yield { _tag: "BlobListEnd" }
@@ -92,7 +92,7 @@ test("2,000,000 blocks: streamed out by the writer, checked in a 64 MB heap", { 
     }
     assert.deepEqual(report.issues, [])
     assert.equal(report.ok, true)
-    assert.deepEqual(report.stats, { blobLists: 1, blobs, blocks: blobs * maxBlocks, pageRanges: 0, bytes: blobs * maxBlocks * maxBlockLength })
+    assert.deepEqual(report.stats, { blobLists: 1, blobs, blocks: blobs * maxBlocksPerBlob, pageRanges: 0, bytes: blobs * maxBlocksPerBlob * blockSize })
     assert.equal(report.hash, written.hash)
     assert.equal(report.fileBytes, written.bytes)
   } finally {

@@ -10,6 +10,7 @@
  * Events read from a file also carry the place of their element (`line`, `column`: the end of the
  * element's start tag, as the XML tokenizer reports it) so that rule checks can point at it.
  */
+import { isMd5Hex, normaliseHex } from "./hash.ts"
 
 /** A place in the manifest file (1-based). */
 export interface Pos {
@@ -89,23 +90,8 @@ export interface ManifestEnd extends Pos {
 
 export type ManifestEvent = ManifestStart | DriveField | BlobListStart | BlobStart | Block | PageRange | BlobEnd | BlobListEnd | ManifestEnd
 
-// ---------------------------------------------------------------- limits (reference: formats.md §6.3–§6.5)
-
-export const MiB = 1024 * 1024
-/** `Block/@Length` and `PageRange/@Length`: at most 4 MiB */
-export const maxBlockLength = 4 * MiB
-export const maxPageRangeLength = 4 * MiB
-/** blocks of one blob */
-export const maxBlocks = 50_000
-/** what a manifest can describe as one block blob: 50,000 blocks of 4 MiB (≈ 195 GiB) */
-export const maxBlockBlobLength = maxBlocks * maxBlockLength
-/** page blobs: at most 8 TiB, in 512-byte pages */
-export const maxPageBlobLength = 8 * 1024 * 1024 * MiB
-export const pageSize = 512
-/** up to this length, block ids are all present or all absent */
-export const blockIdsAllOrNoneUpTo = 64 * MiB
-/** a block id decodes to at most 64 bytes */
-export const maxBlockIdBytes = 64
+// ---------------------------------------------------------------- versions and values
+// (the limits of blocks, page ranges and blob lengths are lib/blocks.ts's; MD5 and Base64 lib/hash.ts's)
 
 /** The version waie writes for imports. */
 export const importVersion = "2014-11-01"
@@ -115,9 +101,6 @@ export const knownVersions: ReadonlyArray<string> = ["2014-11-01", "2011-10-01"]
 export const importDispositions: ReadonlyArray<string> = ["rename", "no-overwrite", "overwrite"]
 
 // ---------------------------------------------------------------- value helpers
-
-/** A non-negative integer JS can hold exactly (offsets and lengths). */
-export const isLength = (n: number): boolean => Number.isSafeInteger(n) && n >= 0
 
 /** Decimal digits, optionally surrounded by white space → the number, or undefined when it is not a safe non-negative integer. */
 export const parseLength = (text: string): number | undefined => {
@@ -139,26 +122,13 @@ export const parseLength = (text: string): number | undefined => {
   return Number.isSafeInteger(n) ? n : undefined
 }
 
-const hexPattern = /^[0-9A-Fa-f]{32}$/
-const upperHexPattern = /^[0-9A-F]{32}$/
+const normalMd5Hex = /^[0-9A-F]{32}$/
 
-/** A Base16 MD5 as found in a file: surrounding white space dropped, upper-cased when it is 32 hex digits, otherwise kept as found. */
+/** A Base16 MD5 as found in a file: surrounding white space dropped, upper-cased when it is 32 hex digits, otherwise kept as found (so that a message shows it as written). */
 export const normaliseHash = (raw: string): string => {
-  if (upperHexPattern.test(raw)) return raw
+  if (normalMd5Hex.test(raw)) return raw // the common case, millions of times in a large manifest: nothing to trim or upper-case
   const t = raw.trim()
-  return hexPattern.test(t) ? t.toUpperCase() : t
-}
-
-/** A normalised manifest hash: exactly 32 upper-case hex digits. */
-export const isHashHex = (s: string): boolean => upperHexPattern.test(s)
-
-const base64Pattern = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/
-
-/** Bytes a Base64 string decodes to, or undefined when it is not canonical padded Base64. */
-export const base64DecodedLength = (s: string): number | undefined => {
-  if (s.length % 4 !== 0 || !base64Pattern.test(s)) return undefined
-  const pad = s.endsWith("==") ? 2 : s.endsWith("=") ? 1 : 0
-  return (s.length / 4) * 3 - pad
+  return isMd5Hex(t) ? normaliseHex(t) : t
 }
 
 /** Drop reader positions: what a writer needs, and what two reads of equal manifests share. */

@@ -15,10 +15,10 @@ import { FileSystem } from "@effect/platform"
 import { Effect, Stream } from "effect"
 import { createHash } from "node:crypto"
 import * as path from "node:path"
+import { isLength } from "./blocks.ts"
 import { FileUnwritable, InvalidInput, showValue } from "./errors.ts"
 import { unwritable } from "./files.ts"
 import type { FileRef, ManifestEvent } from "./manifest-model.ts"
-import { isLength } from "./manifest-model.ts"
 import { element, emptyElement, escapeAttr, hasCharsXmlCannotHold, xmlDeclaration } from "./xml.ts"
 
 /** A value a manifest cannot hold (a character XML 1.0 cannot carry). Not a bug: it comes from user data. */

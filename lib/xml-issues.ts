@@ -100,10 +100,5 @@ export const parseCount = (s: string): number | undefined => {
   return Number.isSafeInteger(n) ? n : undefined
 }
 
-const base64Pattern = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/
-
-/** Bytes of a canonical padded Base64 string, or undefined when it is not one. */
-export const decodeBase64 = (s: string): Uint8Array | undefined => (base64Pattern.test(s) ? new Uint8Array(Buffer.from(s, "base64")) : undefined)
-
 /** Text of an element that takes no attributes: names of those it has anyway. */
 export const attributeNames = (attrs: Readonly<Record<string, string>>): Array<string> => Object.keys(attrs).filter((k) => k !== "xmlns" && !k.startsWith("xmlns:"))

@@ -97,9 +97,9 @@ test("the streaming checker and the array function agree", () => {
   const entry = fc.record({ offset: fc.integer({ min: 0, max: 40 }), length: fc.integer({ min: -1, max: 12 }), id: fc.option(fc.constantFrom("AAAAAA==", "AQAAAA==", "AAAA", "x"), { nil: undefined }) })
   fc.assert(
     fc.property(fc.array(entry, { maxLength: 12 }), fc.integer({ min: 0, max: 60 }), (list, len) => {
-      const c = new BlockListChecker()
+      const c = new BlockListChecker(len)
       const streamed = list.flatMap((b) => [...c.add(b)])
-      streamed.push(...c.finish(len))
+      streamed.push(...c.finish())
       assert.deepEqual([...streamed].sort((a, b) => a.index - b.index), checkBlockList(list, len))
     }),
     { numRuns: 500 },
