@@ -155,3 +155,217 @@ export const ExitCode = {
   Internal: 70,
 } as const
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode]
+
+// ---------------------------------------------------------------- drives (lib/drive.ts)
+
+/** `drive G:` or `drive /mnt/d1:`, to start a message about a drive. */
+const aboutDrive = (drive: string): string => (drive.endsWith(":") ? `drive ${drive}` : `drive ${drive}:`)
+
+/** A driveset's drive that cannot be found on this host (an unmapped letter, a path of another platform). */
+export class DriveUnreachable extends Data.TaggedError("DriveUnreachable")<{
+  /** the drive as the driveset names it: `G:` or the folder */
+  readonly drive: string
+  /** what is wrong, naming the fix: `has no --mount mapping; add --mount G=/path` */
+  readonly problem: string
+}> {
+  override get message(): string {
+    return `drive ${this.drive} ${this.problem}`
+  }
+}
+
+/** The folder of a drive is missing or is not a folder. */
+export class DriveUnavailable extends Data.TaggedError("DriveUnavailable")<{
+  readonly drive: string
+  readonly root: string
+  readonly problem: string
+}> {
+  override get message(): string {
+    return `${aboutDrive(this.drive)} ${this.root} ${this.problem}`
+  }
+}
+
+/** Nothing can be written on the drive (read-only mount, no permission, I/O error). */
+export class DriveNotWritable extends Data.TaggedError("DriveNotWritable")<{
+  readonly drive: string
+  readonly root: string
+  readonly code: string
+  readonly reason: string
+}> {
+  override get message(): string {
+    return `${aboutDrive(this.drive)} cannot write to ${this.root} (${this.code}): ${this.reason}`
+  }
+}
+
+/** A test file written, synced and read back came back different: the drive loses data. */
+export class DriveDoesNotKeepData extends Data.TaggedError("DriveDoesNotKeepData")<{
+  readonly drive: string
+  readonly root: string
+  readonly problem: string
+}> {
+  override get message(): string {
+    return `${aboutDrive(this.drive)} ${this.root} does not keep what is written to it: ${this.problem}; use another drive`
+  }
+}
+
+/** Who holds a drive's lock file (`<root>/.waie.lock`). */
+export interface DriveLockHolder {
+  readonly pid: number
+  readonly host: string
+  readonly time: string
+  readonly journal: string
+}
+
+/** Another waie (alive, or on another host) holds the drive. */
+export class DriveLocked extends Data.TaggedError("DriveLocked")<{
+  readonly drive: string
+  readonly root: string
+  readonly lockPath: string
+  /** undefined when the lock file cannot be read */
+  readonly holder?: DriveLockHolder
+  /** why the lock file could not be read */
+  readonly problem?: string
+}> {
+  override get message(): string {
+    const h = this.holder
+    if (h === undefined) return `${aboutDrive(this.drive)} ${this.root} is locked by ${this.lockPath}, which cannot be read (${this.problem ?? "unreadable"}); remove it if no waie is using the drive`
+    return `${aboutDrive(this.drive)} ${this.root} is in use by waie (pid ${h.pid} on ${h.host} since ${h.time}, journal ${h.journal}); wait for it to finish, or remove ${this.lockPath} if that process is gone`
+  }
+}
+
+/** The drive carries an identity file or a manifest written for another journal. */
+export class DriveBelongsToAnotherJournal extends Data.TaggedError("DriveBelongsToAnotherJournal")<{
+  readonly drive: string
+  readonly root: string
+  /** the file that says so: the identity file or the DriveManifest.xml */
+  readonly file: string
+  /** the other journal's id (identity files carry it) */
+  readonly otherJournalId?: string
+  /** the DriveId that file names */
+  readonly driveId?: string
+}> {
+  override get message(): string {
+    const whose = this.otherJournalId !== undefined ? `journal ${this.otherJournalId}` : "a journal other than this one"
+    const id = this.driveId !== undefined ? ` as drive ${this.driveId}` : ""
+    return `${aboutDrive(this.drive)} ${this.root} was prepared${id} by ${whose} (${this.file}); use another drive, or erase this one yourself if its data is no longer needed`
+  }
+}
+
+/** A drive first added without Format holds files that are not waie's. */
+export class DriveNotEmpty extends Data.TaggedError("DriveNotEmpty")<{
+  readonly drive: string
+  readonly root: string
+  /** a few of the names found */
+  readonly names: ReadonlyArray<string>
+  /** how many entries the root holds (waie's own not counted) */
+  readonly count: number
+}> {
+  override get message(): string {
+    const shown = this.names.map((n) => showValue(n)).join(", ") + (this.count > this.names.length ? ", …" : "")
+    return `${aboutDrive(this.drive)} ${this.root} is not empty (${this.count} entr${this.count === 1 ? "y" : "ies"}: ${shown}); use an empty drive, or FormatOption Format to erase it`
+  }
+}
+
+/** `<root>/waie-drive.json` is not an identity file waie wrote. */
+export class DriveIdentityInvalid extends Data.TaggedError("DriveIdentityInvalid")<{
+  readonly drive: string
+  readonly path: string
+  readonly problem: string
+}> {
+  override get message(): string {
+    return `${aboutDrive(this.drive)} ${this.path} is not a waie identity file: ${this.problem}`
+  }
+}
+
+/** A drive the journal knows was expected here, and another (or none) was found. */
+export class DriveIdentityMismatch extends Data.TaggedError("DriveIdentityMismatch")<{
+  readonly drive: string
+  readonly root: string
+  readonly expected: string
+  readonly found: string
+}> {
+  override get message(): string {
+    return `${aboutDrive(this.drive)} ${this.root} is not the drive this journal knows as ${this.expected}: found ${this.found}`
+  }
+}
+
+/** What a protected path is to a drive: the drive itself, on the drive, or holding the drive. */
+export type ProtectedRelation = "is the drive" | "is on the drive" | "holds the drive"
+
+/** The journal, the log folder or a source is the drive, is on it, or holds it. */
+export class DriveOverlapsProtectedPath extends Data.TaggedError("DriveOverlapsProtectedPath")<{
+  readonly drive: string
+  readonly root: string
+  /** `journal`, `log folder`, `source` */
+  readonly kind: string
+  readonly path: string
+  readonly relation: ProtectedRelation
+}> {
+  override get message(): string {
+    return `${aboutDrive(this.drive)} ${this.root} cannot be a target drive: the ${this.kind} ${this.path} ${this.relation}`
+  }
+}
+
+/** Format was refused before anything was erased. */
+export class FormatRefused extends Data.TaggedError("FormatRefused")<{
+  readonly drive: string
+  readonly root: string
+  /** `journal`, `log folder`, `source`, or `mount` (another file system mounted inside the drive) */
+  readonly kind: string
+  readonly path: string
+  readonly relation: ProtectedRelation
+}> {
+  override get message(): string {
+    const what = this.kind === "mount" ? `another file system is mounted at ${this.path}, which is on the drive` : `the ${this.kind} ${this.path} ${this.relation}`
+    return `${aboutDrive(this.drive)} format of ${this.root} refused: ${what}; nothing was erased`
+  }
+}
+
+/** The person asked to confirm a format did not type the drive's name. */
+export class FormatNotConfirmed extends Data.TaggedError("FormatNotConfirmed")<{
+  readonly drive: string
+  /** what had to be typed */
+  readonly expected: string
+}> {
+  override get message(): string {
+    return `${aboutDrive(this.drive)} format not confirmed (the answer was not ${showValue(this.expected)}); nothing was erased`
+  }
+}
+
+/** A confirmation is needed and there is no terminal to ask on. */
+export class PromptUnavailable extends Data.TaggedError("PromptUnavailable")<{
+  readonly question: string
+  readonly reason: string
+}> {
+  override get message(): string {
+    return `cannot ask ${showValue(this.question)}: ${this.reason}; set SilentOrPromptOnFormat to SilentMode in the driveset to format without asking`
+  }
+}
+
+/** BitLocker volumes can be created only on Windows (manage-bde). */
+export class EncryptUnsupported extends Data.TaggedError("EncryptUnsupported")<{
+  readonly drive: string
+  /** the host's platform (`linux`, `darwin`, `win32`) */
+  readonly platform: string
+  /** what is missing, when the platform could do it (e.g. a drive letter) */
+  readonly problem?: string
+  /** the drive letter to show in the commands (`X` when the drive has none) */
+  readonly letter: string
+}> {
+  override get message(): string {
+    const why = this.problem ?? `waie can turn BitLocker on only under Windows, and this host is ${this.platform}`
+    const l = this.letter
+    return `${aboutDrive(this.drive)} Encryption Encrypt is not possible here: ${why}. Encrypt the drive on Windows (manage-bde -on ${l}: -rp), read its recovery key (manage-bde -protectors -get ${l}:), then list it in the driveset with Encryption AlreadyEncrypted and the key in ExistingBitLockerKey`
+  }
+}
+
+/** manage-bde failed (Windows). The output is kept with recovery keys masked. */
+export class BitLockerFailed extends Data.TaggedError("BitLockerFailed")<{
+  readonly drive: string
+  readonly step: string
+  readonly code: string
+  readonly output: string
+}> {
+  override get message(): string {
+    return `${aboutDrive(this.drive)} ${this.step} failed (${this.code}): ${this.output}`
+  }
+}
