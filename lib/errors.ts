@@ -369,3 +369,17 @@ export class BitLockerFailed extends Data.TaggedError("BitLockerFailed")<{
     return `${aboutDrive(this.drive)} ${this.step} failed (${this.code}): ${this.output}`
   }
 }
+
+/** A source file changed (length or mtime) since the session copied or planned it: resuming would mix versions. */
+export class SourceChanged extends Data.TaggedError("SourceChanged")<{
+  readonly path: string
+  /** what the session recorded */
+  readonly length: number
+  readonly mtimeMs: number
+  /** what is there now: "gone", "unreadable (EACCES)", "1234 bytes, modified at …" */
+  readonly found: string
+}> {
+  override get message(): string {
+    return `${this.path}: the source changed since the session began (it was ${this.length} bytes, modified at ${new Date(this.mtimeMs).toISOString()}; now ${this.found}): a session cannot resume with a changed source`
+  }
+}
