@@ -220,6 +220,34 @@ export const makeOutput = (io: Io, json: boolean): Output => ({
 })
 
 /**
+ * The exit code of each typed error that carries no data of its own to print (its message says
+ * it all). 1: the input or the state of a drive or journal refuses the operation; 2: the command
+ * line must change; 3: a device or file could not be used; 5: an interrupted session.
+ */
+const exitCodeByTag: Readonly<Record<string, number>> = {
+  DriveLocked: 1,
+  DriveBelongsToAnotherJournal: 1,
+  DriveNotEmpty: 1,
+  DriveIdentityInvalid: 1,
+  DriveIdentityMismatch: 1,
+  DriveOverlapsProtectedPath: 1,
+  FormatRefused: 1,
+  FormatNotConfirmed: 1,
+  EncryptUnsupported: 1,
+  SourceChanged: 1,
+  CredentialMismatch: 1,
+  DriveUnreachable: 2,
+  PromptUnavailable: 2,
+  CredentialFileMissing: 2,
+  DriveUnavailable: 3,
+  DriveNotWritable: 3,
+  DriveDoesNotKeepData: 3,
+  BitLockerFailed: 3,
+  PartialCopyLost: 3,
+  JournalWriteFailed: 3,
+}
+
+/**
  * Report a failure in the current output mode and give its exit code. Known typed errors map to
  * their codes; anything else is a bug in waie (exit 70) and says so, without a stack trace.
  */
@@ -248,6 +276,9 @@ export const reportFailure = (out: Output, io: Io, error: unknown): number => {
   if (error instanceof FileTooLargeForManifest || error instanceof PageBlobLengthUnaligned || error instanceof RenameImpossible) {
     return emit(ExitCode.Invalid, { error: error._tag, message: error.message }, error.message)
   }
+  const tag = typeof error === "object" && error !== null && "_tag" in error ? String((error as { _tag: unknown })._tag) : undefined
+  const code = tag !== undefined ? exitCodeByTag[tag] : undefined
+  if (code !== undefined && error instanceof Error) return emit(code, { error: tag, message: error.message }, error.message)
   const message = error instanceof Error ? error.message : String(error)
   return emit(ExitCode.Internal, { error: "InternalError", message }, `internal error in waie (please report it): ${message}`)
 }
