@@ -11,9 +11,9 @@ const tokens = (xml: string | Uint8Array, slice = 5): Array<XmlToken> => {
   return out
 }
 
-const syntaxError = (xml: string | Uint8Array) => {
+const syntaxError = (xml: string | Uint8Array, slice?: number) => {
   try {
-    tokens(xml)
+    tokens(xml, slice)
   } catch (e) {
     assert.ok(e instanceof XmlSyntaxError)
     return e
@@ -54,6 +54,35 @@ test("tokens before an error are delivered before the error is thrown", () => {
   const first = t.write(Buffer.from("<A><B>x</B><C>y</C></B>"))
   assert.deepEqual(first.map((x) => x.name).slice(0, 5), ["A", "B", "B", "C", "C"])
   assert.throws(() => t.end(), XmlSyntaxError)
+})
+
+test("bytes that are not UTF-8: the tokens before them are delivered, and the error points at them", () => {
+  const bytes = Buffer.concat([Buffer.from("<A>\n  <B>é</B>\n  <C>x"), Buffer.from([0xff]), Buffer.from("</C>\n</A>")])
+  for (const slice of [bytes.length, 1, 2, 3, 7]) {
+    const t = new XmlTokenizer()
+    const got: Array<string> = []
+    let error: unknown
+    try {
+      for (let i = 0; i < bytes.length; i += slice) got.push(...t.write(bytes.subarray(i, i + slice)).map((x) => `${x.kind === "open" ? "+" : "-"}${x.name}`))
+      t.end()
+    } catch (e) {
+      error = e
+    }
+    assert.deepEqual(got, ["+A", "+B", "-B", "+C"], `slices of ${slice}`)
+    assert.ok(error instanceof XmlSyntaxError, `slices of ${slice}`)
+    assert.deepEqual([error.line, error.column, error.found], [3, 7, "bytes that are not UTF-8"], `slices of ${slice}`)
+  }
+})
+
+test("a character split between writes, and a BOM, are read the same whatever the slices", () => {
+  const text = "\ufeff<A>é€\u{1F600}</A>"
+  for (const slice of [1, 2, 3, 4, 5]) assert.equal(tokens(text, slice).find((x) => x.kind === "close")?.text, "é€\u{1F600}", `slices of ${slice}`)
+  // a bad byte right after a split character: the character is read, the error is at the byte
+  const bytes = Buffer.concat([Buffer.from("<A>\u{1F600}"), Buffer.from([0xc3, 0x28]), Buffer.from("</A>")])
+  for (const slice of [1, 2, 5]) {
+    const e = syntaxError(bytes, slice)
+    assert.deepEqual([e.line, e.column], [1, 5], `slices of ${slice}`)
+  }
 })
 
 test("escaping keeps every character a reader can get back", () => {

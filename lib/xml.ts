@@ -75,7 +75,10 @@ export class XmlSyntaxError extends Error {
 }
 
 /**
- * Bytes in, tokens out, synchronously. UTF-8 only (a BOM is dropped); DOCTYPE refused.
+ * Bytes in, tokens out, synchronously. UTF-8 only (a BOM is dropped); DOCTYPE refused. After a
+ * syntax error (malformed XML, bytes that are not UTF-8), the tokens before it are still
+ * delivered and the error is thrown by the next call, with the place of the error: a reader
+ * can feed whole chunks and still report what it found on earlier lines.
  */
 export class XmlTokenizer {
   private readonly decoder = new TextDecoder("utf-8", { fatal: true })
@@ -86,6 +89,8 @@ export class XmlTokenizer {
   private failure: XmlSyntaxError | undefined
   private sawRoot = false
   private bytesSeen = 0
+  /** the start of a character split between writes, held back by the decoder (for `decodablePrefix`) */
+  private heldBack: Uint8Array = new Uint8Array(0)
 
   constructor() {
     const p = this.parser
@@ -140,18 +145,25 @@ export class XmlTokenizer {
   }
 
   write(bytes: Uint8Array): Array<XmlToken> {
+    if (this.failure) return this.drain()
     this.bytesSeen += bytes.length
     let s: string
     try {
       s = this.decoder.decode(bytes, { stream: true })
     } catch {
-      throw new XmlSyntaxError(this.parser.line, this.parser.column + 1, "UTF-8 text", "bytes that are not UTF-8")
+      // read what comes before the bad bytes: its tokens are delivered, and the error points at them
+      s = this.decodablePrefix(bytes)
+      if (s.length) this.parser.write(s)
+      this.fail("UTF-8 text", "bytes that are not UTF-8")
+      return this.drain()
     }
+    this.heldBack = heldBackAfter(this.heldBack, bytes)
     if (s.length) this.parser.write(s)
     return this.drain()
   }
 
   end(): Array<XmlToken> {
+    if (this.failure) throw this.failure
     let s: string
     try {
       s = this.decoder.decode()
@@ -166,6 +178,52 @@ export class XmlTokenizer {
     if (this.failure) throw this.failure
     return this.drain()
   }
+
+  /**
+   * The text of the longest start of (held-back bytes + `bytes`) that is UTF-8, decoded afresh
+   * (the streaming decoder is of no use once it has thrown). Only on the error path: a binary
+   * search, each step a decode.
+   */
+  private decodablePrefix(bytes: Uint8Array): string {
+    const data = Buffer.concat([this.heldBack, bytes])
+    // a BOM is dropped only at the very start of the input
+    const atStart = this.bytesSeen === data.length
+    const decode = (n: number): string => new TextDecoder("utf-8", { fatal: true, ignoreBOM: !atStart }).decode(data.subarray(0, n), { stream: true })
+    const decodes = (n: number): boolean => {
+      try {
+        decode(n)
+        return true
+      } catch {
+        return false
+      }
+    }
+    let good = 0
+    let bad = data.length
+    while (bad - good > 1) {
+      const mid = (good + bad) >>> 1
+      if (decodes(mid)) good = mid
+      else bad = mid
+    }
+    return decode(good)
+  }
+}
+
+const noBytes = new Uint8Array(0)
+
+/**
+ * The bytes at the end of the input so far that a streaming UTF-8 decoder holds back: the start
+ * of a character whose other bytes are still to come (0 to 3 bytes). `before` is what was held
+ * back before `bytes`; the input so far is known to be valid UTF-8.
+ */
+const heldBackAfter = (before: Uint8Array, bytes: Uint8Array): Uint8Array => {
+  const end = bytes.length >= 3 ? bytes.subarray(bytes.length - 3) : Buffer.concat([before, bytes]).subarray(-3)
+  for (let i = end.length - 1; i >= 0; i--) {
+    const b = end[i]!
+    if ((b & 0xc0) === 0x80) continue // a continuation byte: its lead is further back
+    const size = b >= 0xf0 ? 4 : b >= 0xe0 ? 3 : b >= 0xc0 ? 2 : 1
+    return size > end.length - i ? end.slice(i) : noBytes
+  }
+  return noBytes
 }
 
 /** A format reader: bytes in, its own events out, issues via thrown XmlSyntaxError or InputIssue. */
