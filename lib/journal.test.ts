@@ -19,7 +19,7 @@ const events: ReadonlyArray<JournalEvent> = [
   { _tag: "FileStarted", sessionId: "session#1", file: 0, driveId: "WAIE0123456789AB", source: '/src/a "quoted", name\n.txt', length: 5, mtimeMs: 1700000000123, blobPath: "c/a.txt", filePath: "\\session#1\\c\\a.txt", blobType: "BlockBlob", disposition: "rename", blobList: 0 },
   { _tag: "BlocksDurable", sessionId: "session#1", file: 0, from: 0, hashes: ["0CC175B9C0F1B6A831C399E269772661"] },
   { _tag: "FileStarted", sessionId: "session#1", file: 1, driveId: "WAIE0123456789AB", source: "/src/d.vhd", length: 1024, mtimeMs: 1, blobPath: "v/d.vhd", filePath: "\\session#1\\v\\d.vhd", blobType: "PageBlob", disposition: "overwrite", blobList: 0 },
-  { _tag: "RangesDurable", sessionId: "session#1", file: 1, ranges: [{ offset: 512, length: 512, hash: "0CC175B9C0F1B6A831C399E269772661" }] },
+  { _tag: "RangesDurable", sessionId: "session#1", file: 1, upto: 1024, ranges: [{ offset: 512, length: 512, hash: "0CC175B9C0F1B6A831C399E269772661" }] },
   { _tag: "FilesCompleted", sessionId: "session#1", files: [0, 1] },
   { _tag: "FileSkipped", sessionId: "session#1", file: 2, source: "/src/big", length: 10 ** 12, reason: "fits on no drive" },
   { _tag: "SessionCompleted", sessionId: "session#1" },

@@ -17,7 +17,7 @@
  *                         BlobType, Disposition, BlobList          (before its data is written)
  *   FileSkipped           SessionId, File, Source, Length, Reason  (fits on no drive)
  *   BlocksDurable         SessionId, File, From, Hashes            (after the data is fsynced)
- *   RangesDurable         SessionId, File, Ranges                  (page blobs; same rule)
+ *   RangesDurable         SessionId, File, Upto, Ranges            (page blobs; same rule)
  *   FilesCompleted        SessionId, Files                         (after rename + dir fsync)
  *   CopySessionCompleted  SessionId
  *   ActivityRecord        ActivityId DriveInfo, DriveState = the <Drive> XML (key masked),
@@ -90,7 +90,14 @@ export type JournalEvent =
     }
   | { readonly _tag: "FileSkipped"; readonly sessionId: string; readonly file: number; readonly source: string; readonly length: number; readonly reason: string }
   | { readonly _tag: "BlocksDurable"; readonly sessionId: string; readonly file: number; readonly from: number; readonly hashes: ReadonlyArray<string> }
-  | { readonly _tag: "RangesDurable"; readonly sessionId: string; readonly file: number; readonly ranges: ReadonlyArray<PageRangeRef> }
+  | {
+      readonly _tag: "RangesDurable"
+      readonly sessionId: string
+      readonly file: number
+      /** the partial file holds the source's bytes up to here durably (ranges skip zero pages, so it says more than the ranges) */
+      readonly upto: number
+      readonly ranges: ReadonlyArray<PageRangeRef>
+    }
   | { readonly _tag: "FilesCompleted"; readonly sessionId: string; readonly files: ReadonlyArray<number> }
   | { readonly _tag: "SessionCompleted"; readonly sessionId: string }
   | { readonly _tag: "DriveInfo"; readonly driveId: string; readonly manifestFile: string; readonly manifestHash: string }
@@ -170,7 +177,7 @@ export const encodeEvent = (e: JournalEvent): readonly [string, Fields] => {
     case "BlocksDurable":
       return ["BlocksDurable", [["SessionId", e.sessionId], ["File", num(e.file)], ["From", num(e.from)], ["Hashes", e.hashes.join(",")]]]
     case "RangesDurable":
-      return ["RangesDurable", [["SessionId", e.sessionId], ["File", num(e.file)], ["Ranges", ranges(e.ranges)]]]
+      return ["RangesDurable", [["SessionId", e.sessionId], ["File", num(e.file)], ["Upto", num(e.upto)], ["Ranges", ranges(e.ranges)]]]
     case "FilesCompleted":
       return ["FilesCompleted", [["SessionId", e.sessionId], ["Files", e.files.join(",")]]]
     case "SessionCompleted":
@@ -328,7 +335,7 @@ const decodeRecord = (r: JournalRecord): JournalEvent => {
     case "BlocksDurable":
       return { _tag: "BlocksDurable", sessionId: need(r, "SessionId"), file: int(r, "File"), from: int(r, "From"), hashes: hashes(r, "Hashes") }
     case "RangesDurable":
-      return { _tag: "RangesDurable", sessionId: need(r, "SessionId"), file: int(r, "File"), ranges: rangeList(r, "Ranges") }
+      return { _tag: "RangesDurable", sessionId: need(r, "SessionId"), file: int(r, "File"), upto: int(r, "Upto"), ranges: rangeList(r, "Ranges") }
     case "FilesCompleted":
       return { _tag: "FilesCompleted", sessionId: need(r, "SessionId"), files: intList(r, "Files") }
     case "CopySessionCompleted":
