@@ -114,6 +114,25 @@ test("every entry problem of a file is collected", () => {
   )
 })
 
+test("malformed XML or bytes that are not UTF-8: the issues before it are kept, with the syntax problem at its place", () => {
+  // the whole file arrives as one chunk: the tokenizer still gives the entries before the problem
+  const head = `<?xml version="1.0" encoding="utf-8"?>\n<BlobList>\n  <BlobPath>Pictures/a.jpg</BlobPath>\n  <BlobPath>pictures/b.jpg</BlobPath>\n`
+  assert.deepEqual(issues(head + "  <BlobPath>pictures/c.jpg</BlobPathPrefix>\n</BlobList>\n"), [
+    [3, "BlobPath", "error", '"Pictures" (upper-case letters)'],
+    [5, undefined, "error", "unexpected close tag."],
+  ])
+  const bytes = Buffer.concat([Buffer.from(head + "  <BlobPath>pictures/"), Buffer.from([0xe9]), Buffer.from(".jpg</BlobPath>\n</BlobList>\n")])
+  const r = Effect.runSync(Stream.runCollect(readBlobList("l.xml", Stream.make(bytes))).pipe(Effect.either))
+  assert.ok(Either.isLeft(r))
+  assert.deepEqual(
+    r.left.issues.map((i) => [i.line, i.column, i.found]),
+    [
+      [3, 12, '"Pictures" (upper-case letters)'],
+      [5, 22, "bytes that are not UTF-8"],
+    ],
+  )
+})
+
 test("an empty file, an empty BlobList and a wrong root are invalid", () => {
   assert.deepEqual(issues(""), [[1, undefined, "error", "an empty file"]])
   assert.deepEqual(issues(`<?xml version="1.0" encoding="utf-8"?>\n<BlobList>\n</BlobList>\n`), [[3, "BlobList", "error", "an empty <BlobList>"]])

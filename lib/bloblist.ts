@@ -21,7 +21,7 @@ import { type FileUnreadable, type FileUnwritable, type InvalidInput, type Issue
 import { fileBytes } from "./files.ts"
 import { checkBlobName, checkBlobPath, checkContainer, type NameProblem, rootContainer } from "./names.ts"
 import { escapeText, hasCharsXmlCannotHold, InputIssue, type XmlOpen, type XmlToken, XmlTokenizer } from "./xml.ts"
-import { attributeNames, type CollectingParser, feedSliced, IssueList, parseCollecting } from "./xml-issues.ts"
+import { attributeNames, type CollectingParser, IssueList, parseCollecting } from "./xml-issues.ts"
 import { writeTextAtomically } from "./write-atomic.ts"
 
 export type BlobListEntry = { readonly kind: "path"; readonly path: string } | { readonly kind: "prefix"; readonly prefix: string }
@@ -161,7 +161,7 @@ export class BlobListParser implements CollectingParser<BlobListItem> {
   }
 
   write(bytes: Uint8Array): Iterable<BlobListItem> {
-    feedSliced(this.tokenizer, bytes, 1, (t) => this.token(t))
+    for (const t of this.tokenizer.write(bytes)) this.token(t)
     return this.drain()
   }
 

@@ -140,6 +140,20 @@ test("metadata: malformed XML is an issue, and the issues before it are kept", (
   assert.match(r.issues[1]!.found, /^unexpected close tag/)
 })
 
+test("properties: bytes that are not UTF-8 are an issue at their place, after the issues before them", () => {
+  const bytes = Buffer.concat([Buffer.from("<Properties>\n  <Content-Type>image/jpeg</Content-Type>\n  <Colour>blue</Colour>\n  <Content-Language>fr-"), Buffer.from([0xff]), Buffer.from("</Content-Language>\n</Properties>\n")])
+  const r = parseProperties(bytes, "p.xml")
+  assert.equal(r.valid, false)
+  assert.deepEqual(
+    r.issues.map((i) => [i.line, i.column, i.found]),
+    [
+      [3, 10, "<Colour>"],
+      [4, 24, "bytes that are not UTF-8"],
+    ],
+  )
+  assert.equal(r.md5, md5(bytes), "the file is still hashed whole")
+})
+
 test("metadata: a file over 1 MiB is refused unread, and still hashed", () => {
   const big = `<Metadata><a>${"x".repeat(maxFileBytes)}</a></Metadata>`
   const r = meta(big)

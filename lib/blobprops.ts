@@ -30,7 +30,7 @@ import { fileBytes } from "./files.ts"
 import { decodeBase64, hexToBase64, isMd5Hex } from "./hash.ts"
 import { checkMetadataName, type NameProblem } from "./names.ts"
 import { escapeText, hasCharsXmlCannotHold, xmlDeclaration, type XmlOpen, type XmlToken, XmlTokenizer, XmlSyntaxError } from "./xml.ts"
-import { attributeNames, feedSliced, IssueList, syntaxIssue } from "./xml-issues.ts"
+import { attributeNames, IssueList, syntaxIssue } from "./xml-issues.ts"
 import { writeTextAtomically } from "./write-atomic.ts"
 
 // ---------------------------------------------------------------- model
@@ -181,7 +181,7 @@ abstract class FlatXmlParser<A> {
       return
     }
     try {
-      feedSliced(this.tokenizer, bytes, 1, (t) => this.token(t))
+      for (const t of this.tokenizer.write(bytes)) this.token(t)
     } catch (e) {
       this.fatal(e)
     }

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict"
 import { test } from "node:test"
-import { Either } from "effect"
+import { Effect, Either, Stream } from "effect"
 import { maxBlocksPerBlob } from "./blocks.ts"
 import type { InvalidInput, Issue } from "./errors.ts"
 import {
@@ -11,6 +11,7 @@ import {
   fileStatuses,
   importDispositions,
   rangeStatuses,
+  readCopyLog,
 } from "./copylog.ts"
 import { maxIssues } from "./xml-issues.ts"
 import { readText, sampleExport, sampleImport, sampleImportEvents } from "./copylog-samples.ts"
@@ -338,6 +339,27 @@ test("truncated XML is one issue, after the issues found before it", () => {
   )
   assert.equal(found[1]!.expected, "well-formed XML")
   assert.doesNotMatch(found[1]!.found, /^\d+:\d+:/)
+})
+
+test("bytes that are not UTF-8 on a later line: one issue at their place, after the issues found before them, however the log is chunked", () => {
+  const bytes = Buffer.from(wrap(blob("", "Nope") + "\n" + blob("").replace("c1/b", "c1/\u00e9")), "utf8")
+  const bad = Buffer.from(bytes) // é (C3 A9) becomes C3 28: not UTF-8
+  bad[bytes.indexOf(0xa9)] = 0x28
+  for (const chunk of [1, 5, 1 << 20]) {
+    const parts: Array<Uint8Array> = []
+    for (let i = 0; i < bad.length; i += chunk) parts.push(bad.subarray(i, i + chunk))
+    const got = Effect.runSync(Stream.runCollect(readCopyLog("t.log", Stream.fromIterable(parts))).pipe(Effect.either))
+    assert.ok(Either.isLeft(got))
+    assert.deepEqual(
+      got.left.issues.map((i) => [i.line, i.field ?? "syntax", i.found]),
+      [
+        [4, "Blob/@Status", '"Nope"'],
+        [11, "syntax", "bytes that are not UTF-8"],
+      ],
+      `chunks of ${chunk}`,
+    )
+    assert.equal(got.left.issues[1]!.column, 18)
+  }
 })
 
 test("a wrong root element stops the reader", () => {

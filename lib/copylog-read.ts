@@ -44,7 +44,7 @@ import {
   type Range,
   rangeStatuses,
 } from "./copylog-model.ts"
-import { attributeNames, type CollectingParser, feedSliced, IssueList, parseCollecting, parseCount } from "./xml-issues.ts"
+import { attributeNames, type CollectingParser, IssueList, parseCollecting, parseCount } from "./xml-issues.ts"
 
 /** ISO 8601 date-time as the service writes it: `2012-09-18T23:47:08Z`, fractions and offsets allowed. */
 const dateTimePattern = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,7})?(Z|[+-]\d{2}:\d{2})$/
@@ -107,12 +107,12 @@ export class CopyLogParser implements CollectingParser<CopyLogEvent> {
   private blob: BlobState | undefined
   private file: FileState | undefined
 
-  constructor(file: string, private readonly minSlice = 4096) {
+  constructor(file: string) {
     this.issues = new IssueList(file)
   }
 
   write(bytes: Uint8Array): Iterable<CopyLogEvent> {
-    feedSliced(this.tokenizer, bytes, this.minSlice, (t) => this.token(t))
+    for (const t of this.tokenizer.write(bytes)) this.token(t)
     return this.drain()
   }
 

@@ -187,6 +187,26 @@ test("structural: element in the wrong place", async () => {
   assert.equal(text.expected, "only elements inside <Blob>")
 })
 
+test("structural: stray text is reported on the element it stands in, whatever the chunking", async () => {
+  const blocks = (between: string) =>
+    blob(`        <BlobPath>c00/a</BlobPath>\n        <FilePath>a</FilePath>\n        <Length>2</Length>\n        <BlockList>\n          <Block Offset="0" Length="1" Hash="${H}"/>${between}\n          <Block Offset="1" Length="1" Hash="${H}"/>\n        </BlockList>`)
+  for (const chunk of [1, 7, 1 << 20]) {
+    const inList = await read(blocks(" stray"), chunk)
+    assert.ok(Either.isLeft(inList))
+    assert.deepEqual(
+      inList.left.issues.map((i) => [i.line, i.field, i.expected, i.found]),
+      [[13, "BlockList", "only elements inside <BlockList>", "text"]], // at </BlockList>, where the list is known to hold text
+      `chunks of ${chunk}`,
+    )
+  }
+  const inBlock = await failure(blocks("").replace(`Hash="${H}"/>`, `Hash="${H}">x</Block>`))
+  assert.deepEqual([inBlock.line, inBlock.field, inBlock.found], [11, "Block", "text"])
+  const inDrive = await failure(doc(`    <DriveId>D1</DriveId>\n    words\n    <BlobList/>`))
+  assert.deepEqual([inDrive.line, inDrive.field, inDrive.expected], [7, "Drive", "only elements inside <Drive>"])
+  // white space and comments between elements are fine
+  assert.ok(Either.isRight(await read(blocks(" <!-- a comment --> "))))
+})
+
 test("structural: a field given twice", async () => {
   const i = await failure(blob(`        <BlobPath>c00/a</BlobPath>\n        <BlobPath>c00/b</BlobPath>`))
   assert.equal(i.line, 8)

@@ -14,8 +14,8 @@
  * white space between elements, `xmlns` attributes. Strings (paths, ids, client data, credentials)
  * are kept exactly as written.
  */
-import { Stream } from "effect"
-import { InvalidInput, type Issue, showValue } from "./errors.ts"
+import type { Stream } from "effect"
+import { type InvalidInput, type Issue, showValue } from "./errors.ts"
 import type { BlobFieldName, BlobListKind, DriveFieldName, FileRef, ManifestEvent, Pos } from "./manifest-model.ts"
 import { normaliseHash, parseLength } from "./manifest-model.ts"
 import { InputIssue, parseXmlStream, type PushParser, type XmlClose, type XmlOpen, XmlSyntaxError, XmlTokenizer } from "./xml.ts"
@@ -290,12 +290,6 @@ export class ManifestParser implements PushParser<ManifestEvent> {
 
   private close(t: XmlClose): void {
     const top = this.stack.pop()!
-    // the tokenizer flags text found between elements on the next element to close: for an element
-    // without children that text stood in its parent
-    if (t.mixed && (top.kind === "Text" || top.kind === "Empty")) {
-      const parent = this.stack[this.stack.length - 1]?.name ?? top.name
-      this.fail(t, parent, `only elements inside <${parent}>`, `text before <${top.name}>`)
-    }
     switch (top.kind) {
       case "Text": {
         const value = t.text
@@ -350,12 +344,9 @@ export class ManifestParser implements PushParser<ManifestEvent> {
   }
 }
 
-/** saxes prefixes its messages with `line:column: ` when it has no file name; the issue has them already. */
-const cleanFound = (found: string): string => found.replace(/^\d+:\d+: /, "")
-
 /** A structural failure of the reader as an Issue of `file` (undefined for anything else: a bug). */
 export const readerIssue = (file: string, e: unknown): Issue | undefined => {
-  if (e instanceof XmlSyntaxError) return { file, line: e.line, column: e.column, expected: e.expected, found: cleanFound(e.found) }
+  if (e instanceof XmlSyntaxError) return { file, line: e.line, column: e.column, expected: e.expected, found: e.found }
   if (e instanceof InputIssue) return { file, ...e.issue }
   return undefined
 }
@@ -365,6 +356,4 @@ export const readerIssue = (file: string, e: unknown): Issue | undefined => {
  * the user. The stream fails with InvalidInput (format "manifest") at the first structural problem.
  */
 export const readManifest = <E, R>(file: string, bytes: Stream.Stream<Uint8Array, E, R>): Stream.Stream<ManifestEvent, E | InvalidInput, R> =>
-  parseXmlStream("manifest", file, bytes, () => new ManifestParser()).pipe(
-    Stream.mapError((e) => (e instanceof InvalidInput && e.format === "manifest" ? new InvalidInput({ ...e, issues: e.issues.map((i) => ({ ...i, found: cleanFound(i.found) })) }) : e)),
-  )
+  parseXmlStream("manifest", file, bytes, () => new ManifestParser())

@@ -7,7 +7,7 @@
  */
 import { Stream } from "effect"
 import { type InputFormat, type Issue, InvalidInput } from "./errors.ts"
-import { parseXmlStream, type PushParser, type XmlToken, type XmlTokenizer, XmlSyntaxError } from "./xml.ts"
+import { parseXmlStream, type PushParser, type XmlSyntaxError } from "./xml.ts"
 
 /** Issues kept per file; beyond that they are only counted (memory stays bounded). */
 export const maxIssues = 100
@@ -40,25 +40,7 @@ export class IssueList {
   }
 }
 
-/** saxes messages arrive as `line:column: text`; the issue has its own line and column. */
-export const cleanSyntaxFound = (found: string): string => found.replace(/^\d+:\d+: /, "")
-
-export const syntaxIssue = (e: XmlSyntaxError): Omit<Issue, "file"> => ({ line: e.line, column: e.column, expected: e.expected, found: cleanSyntaxFound(e.found) })
-
-/**
- * Feed bytes to a tokenizer in slices that end at a line break, at least `minSlice` bytes each.
- * The tokenizer drops the tokens of a write that hits a syntax error; slicing keeps that loss to
- * the last slice, so problems found on earlier lines are still reported.
- */
-export const feedSliced = (tokenizer: XmlTokenizer, bytes: Uint8Array, minSlice: number, onToken: (t: XmlToken) => void): void => {
-  let start = 0
-  while (start < bytes.length) {
-    const nl = bytes.indexOf(10, Math.min(bytes.length - 1, start + minSlice - 1))
-    const end = nl === -1 ? bytes.length : nl + 1
-    for (const t of tokenizer.write(bytes.subarray(start, end))) onToken(t)
-    start = end
-  }
-}
+export const syntaxIssue = (e: XmlSyntaxError): Omit<Issue, "file"> => ({ line: e.line, column: e.column, expected: e.expected, found: e.found })
 
 /** A push parser that records its issues instead of throwing them. */
 export interface CollectingParser<A> extends PushParser<A> {
@@ -81,7 +63,7 @@ export const parseCollecting = <A, E, R>(
     const events = parseXmlStream(format, file, bytes, () => (parser = make(file)))
     const merged = (fatal: InvalidInput): InvalidInput => {
       const list = parser?.issues ?? new IssueList(file)
-      for (const i of fatal.issues) list.add({ ...i, found: cleanSyntaxFound(i.found) })
+      for (const i of fatal.issues) list.add(i)
       return list.toInvalid(format)
     }
     return events.pipe(
