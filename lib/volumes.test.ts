@@ -189,6 +189,9 @@ test("linuxDeviceSerial: mountinfo → /sys, else lsblk; nothing for device-less
     assert.equal(await linuxDeviceSerial(dir, { mountinfo: info("0:52", "tmpfs"), sysRoot: sys, lsblk }), undefined, "tmpfs")
     assert.equal(asked, 1, "lsblk not asked about a device-less mount")
     assert.equal(await linuxDeviceSerial(path.join(dir, "missing"), { mountinfo: info("8:1", "/dev/sda1"), sysRoot: sys, lsblk }), undefined, "a missing folder")
+    // a folder inside the disk's file system is not the disk: no serial names it
+    mkdirSync(path.join(dir, "sub"))
+    assert.equal(await linuxDeviceSerial(path.join(dir, "sub"), { mountinfo: info("8:1", "/dev/sda1"), sysRoot: sys, lsblk }), undefined, "a folder below the mount point")
   } finally {
     rmSync(path.dirname(sys), { recursive: true, force: true })
     rmSync(dir, { recursive: true, force: true })

@@ -181,12 +181,18 @@ export interface SerialSources {
   readonly lsblk?: () => Promise<string | undefined>
 }
 
-/** The serial of the disk holding `root` on Linux, or undefined. Never fails. */
+/**
+ * The serial of the disk mounted at `root` on Linux, or undefined. Never fails. A serial names a
+ * whole disk, so it identifies a drive only when `root` is where that disk's file system is
+ * mounted: a folder inside a larger file system (the machine's own disk, a test's temp folder)
+ * shares the disk with other folders and gets no serial (waie's identity file names it).
+ */
 export const linuxDeviceSerial = async (root: string, sources: SerialSources = {}): Promise<string | undefined> => {
   try {
     const real = await fsp.realpath(root)
     const mountinfo = await readText(sources.mountinfo ?? "/proc/self/mountinfo")
     const mount = mountinfo === undefined ? undefined : mountContaining(parseMountInfo(mountinfo), real)
+    if (mount !== undefined && mount.mountPoint !== real) return undefined
     if (mount !== undefined) {
       const s = await sysSerial(sources.sysRoot ?? "/sys", mount.majorMinor, mount.source)
       if (s !== undefined) return s
