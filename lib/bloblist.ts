@@ -20,7 +20,7 @@ import { Effect, Stream } from "effect"
 import { type FileUnreadable, type FileUnwritable, type InvalidInput, type Issue, showValue } from "./errors.ts"
 import { fileBytes } from "./files.ts"
 import { checkBlobName, checkBlobPath, checkContainer, type NameProblem, rootContainer } from "./names.ts"
-import { escapeText, hasCharsXmlCannotHold, InputIssue, type XmlOpen, type XmlToken, XmlTokenizer } from "./xml.ts"
+import { escapeText, hasCharsXmlCannotHold, InputIssue, xmlDeclarationFor, type XmlOpen, type XmlToken, XmlTokenizer } from "./xml.ts"
 import { attributeNames, type CollectingParser, IssueList, parseCollecting } from "./xml-issues.ts"
 import { writeTextAtomically } from "./write-atomic.ts"
 
@@ -247,7 +247,7 @@ export const readBlobListFile = (real: string, shown: string = real): Stream.Str
 
 export class BlobListWriteError extends Error {}
 
-export const blobListDeclaration = '<?xml version="1.0" encoding="utf-8"?>\n'
+export const blobListDeclaration = xmlDeclarationFor("utf-8")
 
 /** One entry's line (two-space indent, LF); the entry must pass the reader's rules. */
 export const blobListLine = (e: BlobListEntry): string => {

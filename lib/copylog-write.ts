@@ -13,7 +13,7 @@
 import type { FileSystem } from "@effect/platform"
 import { Effect, Stream } from "effect"
 import type { FileUnwritable } from "./errors.ts"
-import { escapeAttr, escapeText, hasCharsXmlCannotHold } from "./xml.ts"
+import { escapeAttr, escapeText, hasCharsXmlCannotHold, xmlDeclarationFor } from "./xml.ts"
 import {
   type BlobStart,
   blobStatuses,
@@ -30,7 +30,7 @@ import {
 } from "./copylog-model.ts"
 import { writeTextAtomically } from "./write-atomic.ts"
 
-export const copyLogDeclaration = '<?xml version="1.0" encoding="utf-8"?>\n'
+export const copyLogDeclaration = xmlDeclarationFor("utf-8")
 
 /** A caller broke the event grammar or gave a value the format cannot carry: a bug, not bad input. */
 export class CopyLogWriteError extends Error {}

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict"
 import { test } from "node:test"
-import { escapeAttr, escapeText, hasCharsXmlCannotHold, XmlSyntaxError, XmlTokenizer, type XmlToken } from "./xml.ts"
+import { escapeAttr, escapeText, hasCharsXmlCannotHold, xmlDeclaration, xmlDeclarationFor, XmlSyntaxError, XmlTokenizer, type XmlToken } from "./xml.ts"
 
 const tokens = (xml: string | Uint8Array, slice = 5): Array<XmlToken> => {
   const t = new XmlTokenizer()
@@ -91,6 +91,11 @@ test("escaping keeps every character a reader can get back", () => {
   const out = tokens(xml, 4)
   assert.equal(out[0]?.kind === "open" && out[0].attributes["v"], nasty.replace(/\r\n?/g, (m) => m))
   assert.equal(out[1]?.kind === "close" && out[1].text, nasty)
+})
+
+test("the declaration, with each format's spelling of the encoding", () => {
+  assert.equal(xmlDeclaration, '<?xml version="1.0" encoding="UTF-8"?>\n')
+  assert.equal(xmlDeclarationFor("utf-8"), '<?xml version="1.0" encoding="utf-8"?>\n')
 })
 
 test("characters XML cannot hold are detected", () => {

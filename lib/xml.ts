@@ -26,7 +26,15 @@ export const hasCharsXmlCannotHold = (s: string): boolean =>
   // eslint-disable-next-line no-control-regex
   /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(s)
 
-export const xmlDeclaration = '<?xml version="1.0" encoding="UTF-8"?>\n'
+/**
+ * The XML declaration and its LF. The service's documents spell the encoding `UTF-8` (manifest,
+ * metadata and properties files) or `utf-8` (copy logs, export blob lists); each writer keeps the
+ * bytes of its format.
+ */
+export const xmlDeclarationFor = (encoding: "UTF-8" | "utf-8"): string => `<?xml version="1.0" encoding="${encoding}"?>\n`
+
+/** `<?xml version="1.0" encoding="UTF-8"?>` and its LF: the manifest's, metadata's and properties' declaration. */
+export const xmlDeclaration = xmlDeclarationFor("UTF-8")
 
 /** `<Name a="1">text</Name>` on one line; attributes in the order given. */
 export const element = (name: string, text: string, attrs?: ReadonlyArray<readonly [string, string | number | undefined]>): string =>
