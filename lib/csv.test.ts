@@ -1,7 +1,22 @@
 import assert from "node:assert/strict"
 import { test } from "node:test"
 import { Chunk, Effect, Stream } from "effect"
-import { type CsvEvent, type CsvRecord, CsvReader, csvEvents, csvEventsOfText, csvField, csvLine, isAbsent, IssueLog, readHeader, showCell } from "./csv.ts"
+import {
+  type CsvEvent,
+  type CsvRecord,
+  CsvReader,
+  CsvTable,
+  csvEvents,
+  csvEventsOfText,
+  csvField,
+  csvLine,
+  isAbsent,
+  IssueLog,
+  readHeader,
+  readTable,
+  showCell,
+  type TableHeader,
+} from "./csv.ts"
 
 const records = (events: ReadonlyArray<CsvEvent>): Array<CsvRecord> => events.flatMap((e) => (e._tag === "record" ? [e.record] : []))
 const issues = (events: ReadonlyArray<CsvEvent>) => events.flatMap((e) => (e._tag === "issue" ? [e.issue] : []))
@@ -310,4 +325,38 @@ test("readHeader: names case-insensitive, any order; unknown, duplicate and empt
       [14, '"alpha" again (first as column 1)'],
     ],
   )
+})
+
+/** A two-column table for CsvTable's own contract: rows of two numbers. */
+class Pairs extends CsvTable<"x" | "y", TableHeader<"x" | "y">, [number, number]> {
+  protected readonly onlyHeader = { expected: "a pair below the header", found: "only the header" }
+  constructor() {
+    super("p.csv", { x: "X", y: "Y" }, "X,Y", 10)
+  }
+  protected readColumns(record: CsvRecord): TableHeader<"x" | "y"> {
+    return { ...readHeader(record, { x: "X", y: "Y" }, this.log, "X, Y"), ok: true }
+  }
+  protected checkRow(record: CsvRecord, header: TableHeader<"x" | "y">): [number, number] | undefined {
+    const x = Number(record.fields[header.index.x!])
+    const y = Number(record.fields[header.index.y!])
+    return Number.isNaN(x + y) ? undefined : [x, y]
+  }
+  report() {
+    return this.log.issues.map((i) => [i.line, i.field, i.found])
+  }
+}
+
+test("readTable and CsvTable: the header, then rows; CSV problems named by column; no header, no rows", async () => {
+  const run = async (text: string) => {
+    const reading = readTable(Stream.make(new TextEncoder().encode(text)), undefined, () => new Pairs())
+    const rows = Chunk.toArray(await Effect.runPromise(Stream.runCollect(reading.rows)))
+    return { rows, issues: reading.report() }
+  }
+  assert.deepEqual(await run("y,x\n1,2\n3,4\n"), { rows: [[2, 1], [4, 3]], issues: [] })
+  const quote = await run('X,Y\n1,a"b\n5,6\n')
+  assert.deepEqual(quote.rows, [[5, 6]])
+  assert.deepEqual(quote.issues.map(([line, field]) => [line, field]), [[2, "Y"]], "a CSV problem in a row is named by its column")
+  assert.deepEqual((await run("a,b\n1,2\n")).issues, [[1, "header", '"a,b"']])
+  assert.deepEqual((await run("X,Y\n")).issues, [[1, undefined, "only the header"]])
+  assert.deepEqual((await run("")).issues, [[1, "header", "an empty file"]])
 })

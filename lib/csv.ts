@@ -15,6 +15,9 @@
  *    comes back as exactly one parsed record. Records without any quote skip it: split on commas
  *    and trimmed, which gives what csv-parse gives (a property test holds the two equal).
  *
+ * On top, for the formats (dataset, driveset): `CsvTable`, a header record then rows, each issue
+ * named by its column, collected in an `IssueLog`; `readTable` streams a table's valid rows.
+ *
  * The dialect (the decisions, also in the goldens' READMEs):
  *  - UTF-8 only; a UTF-8 byte order mark is dropped; UTF-16 text, a zip/xlsx workbook or bytes that
  *    are not UTF-8 give one issue at the first bad byte, and the rest of the file is not read.
@@ -618,4 +621,125 @@ export const readHeader = <K extends string>(record: CsvRecord, known: Readonly<
     index[key] = i
   }
   return { index, width }
+}
+
+// ---------------------------------------------------------------- a table: a header, then rows
+
+/** The header as a format's checker keeps it: the columns found, and whether it was without error. */
+export interface TableHeader<K extends string> extends HeaderColumns<K> {
+  readonly ok: boolean
+}
+
+/**
+ * What the CSV formats (dataset, driveset) share: the first record is the header, every other one
+ * a row. A CSV problem is named by its column once the header is known; a first record that
+ * names no known column is not a header (and no row is read); a file without a header or without
+ * rows is an issue. A format gives its columns and checks its header and its rows.
+ */
+export abstract class CsvTable<K extends string, H extends TableHeader<K>, Row> {
+  readonly log: IssueLog
+  protected header: H | undefined
+  private headerSeen = false
+  /** reading stopped early (the file is not UTF-8) */
+  private stopped = false
+  private headerUsable = true
+  private dataRows = 0
+
+  constructor(
+    readonly file: string,
+    /** column key → its name in the header */
+    private readonly columns: Readonly<Record<K, string>>,
+    /** the header line as the documentation writes it, for messages */
+    private readonly headerLine: string,
+    issueLimit: number,
+  ) {
+    this.log = new IssueLog(file, issueLimit)
+  }
+
+  /** The issue when the header is the only record. */
+  protected abstract readonly onlyHeader: Omit<Issue, "file" | "line">
+  /** The columns of the header record (which names at least one known column). */
+  protected abstract readColumns(record: CsvRecord): H
+  /** One row: the value it makes, or undefined when it has errors (they are in the log). */
+  protected abstract checkRow(record: CsvRecord, header: H): Row | undefined
+
+  /** Every issue goes through here (a format with secrets masks them). */
+  protected add(issue: Omit<Issue, "file">): void {
+    this.log.add(issue)
+  }
+
+  /** A problem of the CSV itself: named by its column once the header is known. */
+  csvIssue(e: CsvIssueEvent): void {
+    if (e.fatal) this.stopped = true
+    else if (this.headerSeen) this.dataRows++ // a broken row is a row
+    else {
+      // the header itself is broken: the rows cannot be read without it
+      this.headerSeen = true
+      this.headerUsable = false
+    }
+    const i = e.fieldIndex
+    const header = this.header
+    const column = i === undefined || header === undefined ? undefined : (Object.keys(header.index) as Array<K>).find((k) => header.index[k] === i)
+    this.add({ ...e.issue, ...(column !== undefined ? { field: this.columns[column] } : {}) })
+  }
+
+  /** Take one record; give the valid row it makes, if any. */
+  take(record: CsvRecord): Array<Row> {
+    if (!this.headerSeen) {
+      this.headerSeen = true
+      const known = new Set(Object.values<string>(this.columns).map((n) => n.toLowerCase()))
+      if (!record.fields.some((f) => known.has(f.toLowerCase()))) {
+        this.headerUsable = false
+        this.add({ line: record.line, column: 1, field: "header", expected: `a header line naming the columns (${this.headerLine})`, found: showCell(record.fields.join(",")) })
+      } else this.header = this.readColumns(record)
+      return []
+    }
+    if (!this.headerUsable || this.header === undefined) return []
+    this.dataRows++
+    const row = this.checkRow(record, this.header)
+    return row ? [row] : []
+  }
+
+  /** After the last record: a file without a header, or with a header only. */
+  finish(): Array<Row> {
+    if (!this.headerSeen && !this.stopped) this.add({ line: 1, field: "header", expected: `a header line (${this.headerLine})`, found: "an empty file" })
+    else if (this.headerUsable && this.dataRows === 0 && !this.stopped) this.add({ line: 1, ...this.onlyHeader })
+    return []
+  }
+}
+
+/** The valid rows of a CSV file as a stream, and the report of the last run of it. */
+export interface CsvReading<Row, Report, E, R> {
+  /** the valid rows, in file order; run it to the end before reading the report */
+  readonly rows: Stream.Stream<Row, E, R>
+  /** the issues and counts of the last run of `rows` */
+  readonly report: () => Report
+}
+
+/** What `readTable` drives: a `CsvTable` with its report. */
+export interface TableChecker<Row, Report> {
+  csvIssue(e: CsvIssueEvent): void
+  take(record: CsvRecord): ReadonlyArray<Row>
+  finish(): ReadonlyArray<Row>
+  report(): Report
+}
+
+/** Read a table from bytes with a checker made afresh for each run of the rows. */
+export const readTable = <Row, Report, E, R>(bytes: Stream.Stream<Uint8Array, E, R>, options: CsvOptions | undefined, make: () => TableChecker<Row, Report>): CsvReading<Row, Report, E, R> => {
+  let checker = make()
+  const rows = Stream.suspend(() => {
+    const c = make()
+    checker = c
+    return csvEvents(bytes, options).pipe(
+      Stream.mapConcat((e) => {
+        if (e._tag === "issue") {
+          c.csvIssue(e)
+          return []
+        }
+        return c.take(e.record)
+      }),
+      Stream.concat(Stream.suspend(() => Stream.fromIterable(c.finish()))),
+    )
+  })
+  return { rows, report: () => checker.report() }
 }

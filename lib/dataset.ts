@@ -16,7 +16,7 @@ import type { FileSystem } from "@effect/platform"
 import { type FileUnreadable, type Issue, InvalidInput } from "./errors.ts"
 import { fileBytes } from "./files.ts"
 import { mask } from "./secrets.ts"
-import { type CsvIssueEvent, type CsvOptions, type CsvRecord, csvEvents, fieldPlace, isAbsent, IssueLog, readHeader, showCell } from "./csv.ts"
+import { type CsvOptions, type CsvReading, type CsvRecord, CsvTable, fieldPlace, isAbsent, readHeader, readTable, showCell, type TableHeader } from "./csv.ts"
 import { checkBlobName, checkContainer, checkStorageAccount, type NameProblem, nameLength, rootContainer } from "./names.ts"
 import { baseName, hostPlatform, type MountMap, emptyMounts, type Platform, resolveSourcePath, type SourcePath } from "./paths.ts"
 
@@ -328,14 +328,12 @@ class SeenKeys {
 
 // ---------------------------------------------------------------- the checker
 
-class DatasetChecker {
-  readonly log: IssueLog
-  private header: { index: Partial<Record<Column, number>>; width: number; dialect: "blob" | "item"; ok: boolean } | undefined
-  private headerSeen = false
-  /** reading stopped early (the file is not UTF-8) */
-  private stopped = false
-  private headerUsable = true
-  private dataRows = 0
+interface DatasetHeader extends TableHeader<Column> {
+  readonly dialect: "blob" | "item"
+}
+
+class DatasetChecker extends CsvTable<Column, DatasetHeader, DatasetRow> {
+  protected readonly onlyHeader = { severity: "warning", expected: "at least one row below the header", found: "only the header (nothing to copy)" } as const
   private files = 0
   private directories = 0
   private account: { name: string; line: number } | undefined
@@ -345,51 +343,15 @@ class DatasetChecker {
   private readonly platform: Platform
   private readonly duplicateLimit: number
 
-  constructor(
-    readonly file: string,
-    options: DatasetOptions,
-  ) {
-    this.log = new IssueLog(file, options.issueLimit ?? 1000)
+  constructor(file: string, options: DatasetOptions) {
+    super(file, datasetColumns, datasetHeader, options.issueLimit ?? 1000)
     this.mounts = options.mounts ?? emptyMounts
     this.platform = options.platform ?? hostPlatform()
     this.duplicateLimit = options.duplicateLimit ?? 1_000_000
     this.resolveOptions = { mounts: this.mounts, platform: this.platform }
   }
 
-  /** Take one CSV record (or CSV issue); give the valid row it makes, if any. */
-  /** A problem of the CSV itself: named by its column once the header is known. */
-  csvIssue(e: CsvIssueEvent): void {
-    if (e.fatal) this.stopped = true
-    else if (this.headerSeen) this.dataRows++ // a broken row is a row
-    else {
-      // the header itself is broken: the rows cannot be read without it
-      this.headerSeen = true
-      this.headerUsable = false
-    }
-    const i = e.fieldIndex
-    const column = i === undefined || this.header === undefined ? undefined : (Object.keys(this.header.index) as Array<Column>).find((k) => this.header!.index[k] === i)
-    this.log.add({ ...e.issue, ...(column !== undefined ? { field: datasetColumns[column] } : {}) })
-  }
-
-  take(record: CsvRecord): Array<DatasetRow> {
-    if (!this.headerSeen) {
-      this.headerSeen = true
-      this.readHeader(record)
-      return []
-    }
-    if (!this.headerUsable || this.header === undefined) return []
-    this.dataRows++
-    const row = this.checkRow(record, this.header)
-    return row ? [row] : []
-  }
-
-  private readHeader(record: CsvRecord): void {
-    const known = new Set(Object.values(datasetColumns).map((n) => n.toLowerCase()))
-    if (!record.fields.some((f) => known.has(f.toLowerCase()))) {
-      this.headerUsable = false
-      this.log.add({ line: record.line, column: 1, field: "header", expected: `a header line naming the columns (${datasetHeader})`, found: showCell(record.fields.join(",")) })
-      return
-    }
+  protected readColumns(record: CsvRecord): DatasetHeader {
     const errorsBefore = this.log.errors
     const { index, width } = readHeader(record, datasetColumns, this.log, headerList)
     const at = (k: Column) => fieldPlace(record, index[k]!)
@@ -406,7 +368,7 @@ class DatasetChecker {
       this.log.add({ line: record.line, field: "header", expected: "a DstBlobPathOrPrefix (or DstItemPathOrPrefix) column", found: "none" })
     }
     const dialect = index.dstItem !== undefined && index.dstBlob === undefined ? "item" : "blob"
-    this.header = { index, width, dialect, ok: this.log.errors === errorsBefore }
+    return { index, width, dialect, ok: this.log.errors === errorsBefore }
   }
 
   // the row being checked, for the helpers below (no closures per row: rows are many)
@@ -430,7 +392,7 @@ class DatasetChecker {
     this.log.add({ ...this.place(k), field: datasetColumns[k], expected, found, ...(severity === "warning" ? { severity } : {}) })
   }
 
-  private checkRow(record: CsvRecord, header: NonNullable<DatasetChecker["header"]>): DatasetRow | undefined {
+  protected checkRow(record: CsvRecord, header: DatasetHeader): DatasetRow | undefined {
     const { index } = header
     this.rec = record
     this.index = index
@@ -583,12 +545,6 @@ class DatasetChecker {
     else if (!remember) this.duplicateCheckLimit = this.duplicateLimit
   }
 
-  finish(): Array<DatasetRow> {
-    if (!this.headerSeen && !this.stopped) this.log.add({ line: 1, field: "header", expected: `a header line (${datasetHeader})`, found: "an empty file" })
-    else if (this.headerUsable && this.dataRows === 0 && !this.stopped) this.log.add({ line: 1, severity: "warning", expected: "at least one row below the header", found: "only the header (nothing to copy)" })
-    return []
-  }
-
   report(): DatasetReport {
     return {
       file: this.file,
@@ -614,32 +570,11 @@ const lastName = (raw: string): string => raw.split(/[\\/]/).pop() ?? ""
 
 // ---------------------------------------------------------------- reading
 
-export interface DatasetReading<E, R> {
-  /** the valid rows, in file order; run it to the end before reading the report */
-  readonly rows: Stream.Stream<DatasetRow, E, R>
-  /** the issues and counts of the last run of `rows` */
-  readonly report: () => DatasetReport
-}
+export type DatasetReading<E, R> = CsvReading<DatasetRow, DatasetReport, E, R>
 
 /** Read a dataset from a byte stream. `file` is the name used in issues. */
-export const readDataset = <E, R>(file: string, bytes: Stream.Stream<Uint8Array, E, R>, options: DatasetOptions = {}): DatasetReading<E, R> => {
-  let checker = new DatasetChecker(file, options)
-  const rows = Stream.suspend(() => {
-    const c = new DatasetChecker(file, options)
-    checker = c
-    return csvEvents(bytes, options.csv).pipe(
-      Stream.mapConcat((e) => {
-        if (e._tag === "issue") {
-          c.csvIssue(e)
-          return []
-        }
-        return c.take(e.record)
-      }),
-      Stream.concat(Stream.suspend(() => Stream.fromIterable(c.finish()))),
-    )
-  })
-  return { rows, report: () => checker.report() }
-}
+export const readDataset = <E, R>(file: string, bytes: Stream.Stream<Uint8Array, E, R>, options: DatasetOptions = {}): DatasetReading<E, R> =>
+  readTable(bytes, options.csv, () => new DatasetChecker(file, options))
 
 /** Read a dataset file: `path` to open, `shown` as the user wrote it (for messages). */
 export const readDatasetFile = (path: string, shown: string, options: DatasetOptions = {}): DatasetReading<FileUnreadable, FileSystem.FileSystem> =>

@@ -16,7 +16,7 @@
 import { Effect, Redacted, Stream } from "effect"
 import type { FileSystem } from "@effect/platform"
 import { checkRecoveryKey } from "./bitlocker.ts"
-import { type CsvIssueEvent, type CsvOptions, type CsvRecord, csvEvents, fieldPlace, isAbsent, IssueLog, readHeader, showCell } from "./csv.ts"
+import { type CsvOptions, type CsvReading, type CsvRecord, CsvTable, fieldPlace, isAbsent, readHeader, readTable, showCell, type TableHeader } from "./csv.ts"
 import { type FileUnreadable, type Issue, InvalidInput } from "./errors.ts"
 import { fileBytes } from "./files.ts"
 import { emptyMounts, resolveSourcePath } from "./paths.ts"
@@ -113,70 +113,30 @@ const normaliseKey = (key: string): string => (/^\d{6}(?: +\d{6}){7}$/.test(key)
 
 // ---------------------------------------------------------------- the checker
 
-class DrivesetChecker {
-  readonly log: IssueLog
-  private header: { index: Partial<Record<Column, number>>; width: number; ok: boolean } | undefined
-  private headerSeen = false
-  /** reading stopped early (the file is not UTF-8) */
-  private stopped = false
-  private headerUsable = true
-  private dataRows = 0
+class DrivesetChecker extends CsvTable<Column, TableHeader<Column>, DrivesetRow> {
+  protected readonly onlyHeader = { expected: "at least one drive below the header", found: "only the header" }
   private drives = 0
   private readonly seen = new Map<string, number>()
 
-  constructor(
-    readonly file: string,
-    options: DrivesetOptions,
-  ) {
-    this.log = new IssueLog(file, options.issueLimit ?? 1000)
+  constructor(file: string, options: DrivesetOptions) {
+    super(file, drivesetColumns, drivesetHeader, options.issueLimit ?? 1000)
   }
 
-  private add(issue: Omit<Issue, "file">): void {
+  /** Every issue: anything in it that looks like a recovery key masked. */
+  protected override add(issue: Omit<Issue, "file">): void {
     this.log.add({ ...issue, found: maskKeys(issue.found) })
   }
 
-  /** A problem of the CSV itself: named by its column once the header is known. */
-  csvIssue(e: CsvIssueEvent): void {
-    if (e.fatal) this.stopped = true
-    else if (this.headerSeen) this.dataRows++ // a broken row is a row
-    else {
-      // the header itself is broken: the rows cannot be read without it
-      this.headerSeen = true
-      this.headerUsable = false
-    }
-    const i = e.fieldIndex
-    const column = i === undefined || this.header === undefined ? undefined : (Object.keys(this.header.index) as Array<Column>).find((k) => this.header!.index[k] === i)
-    this.add({ ...e.issue, ...(column !== undefined ? { field: drivesetColumns[column] } : {}) })
-  }
-
-  take(record: CsvRecord): Array<DrivesetRow> {
-    if (!this.headerSeen) {
-      this.headerSeen = true
-      this.readHeader(record)
-      return []
-    }
-    if (!this.headerUsable || this.header === undefined) return []
-    this.dataRows++
-    const row = this.checkRow(record, this.header)
-    return row ? [row] : []
-  }
-
-  private readHeader(record: CsvRecord): void {
-    const known = new Set(Object.values(drivesetColumns).map((n) => n.toLowerCase()))
-    if (!record.fields.some((f) => known.has(f.toLowerCase()))) {
-      this.headerUsable = false
-      this.add({ line: record.line, column: 1, field: "header", expected: `a header line naming the columns (${drivesetHeader})`, found: showCell(record.fields.join(",")) })
-      return
-    }
+  protected readColumns(record: CsvRecord): TableHeader<Column> {
     const errorsBefore = this.log.errors
     const { index, width } = readHeader(record, drivesetColumns, this.log, drivesetHeader.replace(/,/g, ", "))
     for (const k of ["driveLetter", "formatOption", "prompt", "encryption"] as const) {
       if (index[k] === undefined) this.add({ line: record.line, field: "header", expected: `a ${drivesetColumns[k]} column`, found: "none" })
     }
-    this.header = { index, width, ok: this.log.errors === errorsBefore }
+    return { index, width, ok: this.log.errors === errorsBefore }
   }
 
-  private checkRow(record: CsvRecord, header: NonNullable<DrivesetChecker["header"]>): DrivesetRow | undefined {
+  protected checkRow(record: CsvRecord, header: TableHeader<Column>): DrivesetRow | undefined {
     const { index } = header
     const line = record.line
     const errorsBefore = this.log.errors
@@ -268,12 +228,6 @@ class DrivesetChecker {
     }
   }
 
-  finish(): Array<DrivesetRow> {
-    if (!this.headerSeen && !this.stopped) this.add({ line: 1, field: "header", expected: `a header line (${drivesetHeader})`, found: "an empty file" })
-    else if (this.headerUsable && this.dataRows === 0 && !this.stopped) this.add({ line: 1, expected: "at least one drive below the header", found: "only the header" })
-    return []
-  }
-
   report(): DrivesetReport {
     return { file: this.file, issues: this.log.issues, omitted: this.log.omitted, errors: this.log.errors, warnings: this.log.warnings, drives: this.drives }
   }
@@ -281,30 +235,10 @@ class DrivesetChecker {
 
 // ---------------------------------------------------------------- reading
 
-export interface DrivesetReading<E, R> {
-  /** the valid rows, in file order; run it to the end before reading the report */
-  readonly rows: Stream.Stream<DrivesetRow, E, R>
-  readonly report: () => DrivesetReport
-}
+export type DrivesetReading<E, R> = CsvReading<DrivesetRow, DrivesetReport, E, R>
 
-export const readDriveset = <E, R>(file: string, bytes: Stream.Stream<Uint8Array, E, R>, options: DrivesetOptions = {}): DrivesetReading<E, R> => {
-  let checker = new DrivesetChecker(file, options)
-  const rows = Stream.suspend(() => {
-    const c = new DrivesetChecker(file, options)
-    checker = c
-    return csvEvents(bytes, options.csv).pipe(
-      Stream.mapConcat((e) => {
-        if (e._tag === "issue") {
-          c.csvIssue(e)
-          return []
-        }
-        return c.take(e.record)
-      }),
-      Stream.concat(Stream.suspend(() => Stream.fromIterable(c.finish()))),
-    )
-  })
-  return { rows, report: () => checker.report() }
-}
+export const readDriveset = <E, R>(file: string, bytes: Stream.Stream<Uint8Array, E, R>, options: DrivesetOptions = {}): DrivesetReading<E, R> =>
+  readTable(bytes, options.csv, () => new DrivesetChecker(file, options))
 
 export const readDrivesetFile = (path: string, shown: string, options: DrivesetOptions = {}): DrivesetReading<FileUnreadable, FileSystem.FileSystem> =>
   readDriveset(shown, fileBytes(path, shown), options)
