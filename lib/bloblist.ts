@@ -20,8 +20,8 @@ import { Effect, Stream } from "effect"
 import { type FileUnreadable, type FileUnwritable, type InvalidInput, type Issue, showValue } from "./errors.ts"
 import { fileBytes } from "./files.ts"
 import { checkBlobName, checkBlobPath, checkContainer, type NameProblem, rootContainer } from "./names.ts"
-import { escapeText, hasCharsXmlCannotHold, InputIssue, xmlDeclarationFor, type XmlOpen, type XmlToken, XmlTokenizer } from "./xml.ts"
-import { attributeNames, type CollectingParser, IssueList, parseCollecting } from "./xml-issues.ts"
+import { escapeText, hasCharsXmlCannotHold, InputIssue, xmlDeclarationFor, type XmlOpen, type XmlToken } from "./xml.ts"
+import { CollectingTokenParser, FlatXmlWalk, parseCollecting } from "./xml-issues.ts"
 import { writeTextAtomically } from "./write-atomic.ts"
 
 export type BlobListEntry = { readonly kind: "path"; readonly path: string } | { readonly kind: "prefix"; readonly prefix: string }
@@ -145,87 +145,40 @@ export const duplicateWarning = (item: BlobListItem, firstLine: number): Omit<Is
   severity: "warning",
 })
 
-export class BlobListParser implements CollectingParser<BlobListItem> {
-  readonly issues: IssueList
-  private readonly tokenizer = new XmlTokenizer()
-  private out: Array<BlobListItem> = []
-  private depth = 0
-  private skip = 0
-  private child: XmlOpen | undefined
+export class BlobListParser extends CollectingTokenParser<BlobListItem> {
   private entries = 0
   /** value → line of its first occurrence (memory grows with the distinct entries) */
   private readonly seen = new Map<string, number>()
+  private readonly walk = new FlatXmlWalk(this.issues, {
+    root: (t) => {
+      if (t.name !== "BlobList") throw new InputIssue({ line: t.line, column: t.column, field: "root element", expected: "<BlobList> as the root element of a blob list", found: `<${t.name}>` })
+      return true
+    },
+    child: (t) => {
+      this.entries++
+      if (t.name === "BlobPath" || t.name === "BlobPathPrefix") return true
+      this.issues.at(t, "BlobList", "<BlobPath> or <BlobPathPrefix> (names are case-sensitive)", `<${t.name}>`)
+      return false
+    },
+    value: (t, text) => this.entry(t, text),
+    end: (close) => {
+      if (this.entries === 0) this.issues.at(close, "BlobList", "at least one <BlobPath> or <BlobPathPrefix>", "an empty <BlobList>")
+    },
+  })
 
-  constructor(file: string) {
-    this.issues = new IssueList(file)
-  }
-
-  write(bytes: Uint8Array): Iterable<BlobListItem> {
-    for (const t of this.tokenizer.write(bytes)) this.token(t)
-    return this.drain()
-  }
-
-  end(): Iterable<BlobListItem> {
-    for (const t of this.tokenizer.end()) this.token(t)
-    return this.drain()
-  }
-
-  private drain(): Array<BlobListItem> {
-    const out = this.out
-    this.out = []
-    return out
-  }
-
-  private issue(at: { line: number; column: number }, field: string, expected: string, found: string, severity?: "warning"): void {
-    this.issues.add({ line: at.line, column: at.column, field, expected, found, ...(severity ? { severity } : {}) })
-  }
-
-  private token(t: XmlToken): void {
-    if (t.kind === "open") {
-      if (this.skip > 0) return void this.skip++
-      this.depth++
-      if (this.depth === 1) {
-        if (t.name !== "BlobList") throw new InputIssue({ line: t.line, column: t.column, field: "root element", expected: "<BlobList> as the root element of a blob list", found: `<${t.name}>` })
-        for (const a of attributeNames(t.attributes)) this.issue(t, `BlobList/@${a}`, "no attributes on <BlobList>", `${a}=${showValue(t.attributes[a]!)}`)
-        return
-      }
-      if (this.depth === 2) {
-        this.entries++
-        if (t.name !== "BlobPath" && t.name !== "BlobPathPrefix") {
-          this.issue(t, "BlobList", "<BlobPath> or <BlobPathPrefix> (names are case-sensitive)", `<${t.name}>`)
-          this.skip = 1
-          this.depth--
-          return
-        }
-        for (const a of attributeNames(t.attributes)) this.issue(t, `${t.name}/@${a}`, `no attributes on <${t.name}>`, `${a}=${showValue(t.attributes[a]!)}`)
-        this.child = t
-        return
-      }
-      this.issue(t, this.child!.name, `text only in <${this.child!.name}>`, `a <${t.name}> element`)
-      this.skip = 1
-      this.depth--
-      return
-    }
-    if (this.skip > 0) return void this.skip--
-    this.depth--
-    if (this.depth === 1) {
-      this.entry(this.child!, t.text)
-      this.child = undefined
-    } else if (this.depth === 0) {
-      if (t.mixed) this.issue(t, "BlobList", "only elements in <BlobList>", "text between them")
-      if (this.entries === 0) this.issue(t, "BlobList", "at least one <BlobPath> or <BlobPathPrefix>", "an empty <BlobList>")
-    }
+  protected token(t: XmlToken): void {
+    this.walk.token(t)
   }
 
   private entry(t: XmlOpen, text: string): void {
     let entry: BlobListEntry
     if (t.name === "BlobPath") {
       const r = parseBlobListPath(text)
-      if ("expected" in r) return this.issue(t, "BlobPath", r.expected, r.found.startsWith('"') ? r.found : `${r.found} in ${showValue(text)}`)
+      if ("expected" in r) return this.issues.at(t, "BlobPath", r.expected, r.found.startsWith('"') ? r.found : `${r.found} in ${showValue(text)}`)
       entry = { kind: "path", path: r.path }
     } else {
       const p = checkBlobPathPrefix(text)
-      if (p) return this.issue(t, "BlobPathPrefix", p.expected, p.found)
+      if (p) return this.issues.at(t, "BlobPathPrefix", p.expected, p.found)
       entry = { kind: "prefix", prefix: text }
     }
     const key = `${entry.kind}\u0000${valueOf(entry)}`
@@ -233,7 +186,7 @@ export class BlobListParser implements CollectingParser<BlobListItem> {
     const item: BlobListItem = { entry, line: t.line, column: t.column, ...(first !== undefined ? { duplicateOf: first } : {}) }
     if (first === undefined) this.seen.set(key, t.line)
     else this.issues.add(duplicateWarning(item, first))
-    this.out.push(item)
+    this.emit(item)
   }
 }
 

@@ -29,8 +29,8 @@ import type { FileUnreadable, FileUnwritable } from "./errors.ts"
 import { fileBytes } from "./files.ts"
 import { decodeBase64, hexToBase64, isMd5Hex } from "./hash.ts"
 import { checkMetadataName, type NameProblem } from "./names.ts"
-import { escapeText, hasCharsXmlCannotHold, xmlDeclaration, type XmlOpen, type XmlToken, XmlTokenizer, XmlSyntaxError } from "./xml.ts"
-import { attributeNames, IssueList, syntaxIssue } from "./xml-issues.ts"
+import { escapeText, hasCharsXmlCannotHold, xmlDeclaration, type XmlOpen, XmlTokenizer, XmlSyntaxError } from "./xml.ts"
+import { FlatXmlWalk, IssueList, syntaxIssue } from "./xml-issues.ts"
 import { writeTextAtomically } from "./write-atomic.ts"
 
 // ---------------------------------------------------------------- model
@@ -149,26 +149,34 @@ interface ElementRules {
   readonly finish: (rootClose: { line: number; column: number }) => void
 }
 
-/** The shared skeleton: root, flat children holding text, hashing every byte. */
+/** The shared skeleton: root, flat children holding text (`FlatXmlWalk`), hashing every byte. */
 abstract class FlatXmlParser<A> {
   readonly issues: IssueList
   private readonly tokenizer = new XmlTokenizer()
+  private readonly walk: FlatXmlWalk
   private readonly hash: Hash = createHash("md5")
   private size = 0
   private dead = false
-  private depth = 0
-  private skip = 0
-  private child: XmlOpen | undefined
 
   constructor(file: string) {
     this.issues = new IssueList(file)
+    this.walk = new FlatXmlWalk(this.issues, {
+      root: (t) => {
+        if (t.name === this.rules.root) return true
+        this.issue(t, "root element", `<${this.rules.root}> as the root element of a ${this.rules.format} file`, `<${t.name}>`)
+        return false
+      },
+      child: (t) => this.rules.child(t),
+      value: (t, text) => this.rules.value(t, text),
+      end: (close) => this.rules.finish(close),
+    })
   }
 
   protected abstract readonly rules: ElementRules
   protected abstract model(): A
 
   protected issue(at: { line: number; column: number }, field: string, expected: string, found: string, severity?: "warning"): void {
-    this.issues.add({ line: at.line, column: at.column, field, expected, found, ...(severity ? { severity } : {}) })
+    this.issues.at(at, field, expected, found, severity)
   }
 
   write(bytes: Uint8Array): void {
@@ -181,7 +189,7 @@ abstract class FlatXmlParser<A> {
       return
     }
     try {
-      for (const t of this.tokenizer.write(bytes)) this.token(t)
+      for (const t of this.tokenizer.write(bytes)) this.walk.token(t)
     } catch (e) {
       this.fatal(e)
     }
@@ -190,7 +198,7 @@ abstract class FlatXmlParser<A> {
   end(): FileRead<A> {
     if (!this.dead) {
       try {
-        for (const t of this.tokenizer.end()) this.token(t)
+        for (const t of this.tokenizer.end()) this.walk.token(t)
       } catch (e) {
         this.fatal(e)
       }
@@ -210,48 +218,6 @@ abstract class FlatXmlParser<A> {
     this.issues.add(syntaxIssue(e))
     this.dead = true
   }
-
-  private token(t: XmlToken): void {
-    if (t.kind === "open") {
-      if (this.skip > 0) return void this.skip++
-      this.depth++
-      if (this.depth === 1) {
-        if (t.name !== this.rules.root) {
-          this.issue(t, "root element", `<${this.rules.root}> as the root element of a ${this.rules.format} file`, `<${t.name}>`)
-          this.skip = 1
-          this.depth--
-          return
-        }
-        for (const a of attributeNames(t.attributes)) this.issue(t, `${this.rules.root}/@${a}`, `no attributes on <${this.rules.root}>`, `${a}=${showValue(t.attributes[a]!)}`)
-        return
-      }
-      if (this.depth === 2) {
-        if (!this.rules.child(t)) {
-          this.skip = 1
-          this.depth--
-          return
-        }
-        for (const a of attributeNames(t.attributes)) this.issue(t, `${t.name}/@${a}`, `no attributes on <${t.name}>`, `${a}=${showValue(t.attributes[a]!)}`)
-        this.child = t
-        return
-      }
-      // depth 3: an element inside a value
-      this.issue(t, this.child!.name, `text only in <${this.child!.name}>`, `a <${t.name}> element`)
-      this.skip = 1
-      this.depth--
-      return
-    }
-    if (this.skip > 0) return void this.skip--
-    this.depth--
-    if (this.depth === 1) {
-      this.rules.value(this.child!, t.text)
-      this.child = undefined
-    } else if (this.depth === 0) {
-      if (t.mixed) this.issue(t, this.rules.root, `only elements in <${this.rules.root}>`, "text between them")
-      this.rules.finish(t)
-    }
-  }
-
 }
 
 /** The metadata file state machine; `parseMetadata` runs it over bytes in memory. */

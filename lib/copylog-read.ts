@@ -19,7 +19,7 @@ import type { FileUnreadable, InvalidInput } from "./errors.ts"
 import { showValue } from "./errors.ts"
 import { fileBytes } from "./files.ts"
 import { isMd5Hex, normaliseHex } from "./hash.ts"
-import { InputIssue, type XmlOpen, type XmlToken, XmlTokenizer } from "./xml.ts"
+import { InputIssue, type XmlOpen, type XmlToken } from "./xml.ts"
 import {
   type BlobStatus,
   blobStatuses,
@@ -44,7 +44,7 @@ import {
   type Range,
   rangeStatuses,
 } from "./copylog-model.ts"
-import { attributeNames, type CollectingParser, IssueList, parseCollecting, parseCount } from "./xml-issues.ts"
+import { attributeNames, CollectingTokenParser, parseCollecting, parseCount } from "./xml-issues.ts"
 
 /** ISO 8601 date-time as the service writes it: `2012-09-18T23:47:08Z`, fractions and offsets allowed. */
 const dateTimePattern = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,7})?(Z|[+-]\d{2}:\d{2})$/
@@ -97,41 +97,18 @@ interface FileState {
 const headerElements = ["BlobPath", "FilePath", "Snapshot", "Length", "LastModified", "ImportDisposition"] as const
 
 /** The copy-log state machine; `readCopyLog` runs it over a byte stream. */
-export class CopyLogParser implements CollectingParser<CopyLogEvent> {
-  readonly issues: IssueList
-  private readonly tokenizer = new XmlTokenizer()
-  private out: Array<CopyLogEvent> = []
+export class CopyLogParser extends CollectingTokenParser<CopyLogEvent> {
   private readonly stack: Array<Frame> = []
   private skip = 0
   private phase: "root" | "drive-id" | "blobs" | "after-status" | "closed" = "root"
   private blob: BlobState | undefined
   private file: FileState | undefined
 
-  constructor(file: string) {
-    this.issues = new IssueList(file)
-  }
-
-  write(bytes: Uint8Array): Iterable<CopyLogEvent> {
-    for (const t of this.tokenizer.write(bytes)) this.token(t)
-    return this.drain()
-  }
-
-  end(): Iterable<CopyLogEvent> {
-    for (const t of this.tokenizer.end()) this.token(t)
-    return this.drain()
-  }
-
-  private drain(): Array<CopyLogEvent> {
-    const out = this.out
-    this.out = []
-    return out
-  }
-
   private issue(at: { line: number; column: number }, field: string, expected: string, found: string): void {
-    this.issues.add({ line: at.line, column: at.column, field, expected, found })
+    this.issues.at(at, field, expected, found)
   }
 
-  private token(t: XmlToken): void {
+  protected token(t: XmlToken): void {
     if (t.kind === "open") this.open(t)
     else this.close(t.name, t.text, t.mixed, t)
   }
@@ -190,7 +167,7 @@ export class CopyLogParser implements CollectingParser<CopyLogEvent> {
     }
     this.phase = "drive-id"
     this.push("DriveLog", t)
-    this.out.push(version === undefined ? { _tag: "LogStart" } : { _tag: "LogStart", version })
+    this.emit(version === undefined ? { _tag: "LogStart" } : { _tag: "LogStart", version })
   }
 
   private missingDriveId(t: XmlOpen): void {
@@ -295,7 +272,7 @@ export class CopyLogParser implements CollectingParser<CopyLogEvent> {
       b.broken = true
       return
     }
-    this.out.push({
+    this.emit({
       _tag: "BlobStart",
       status: b.status,
       blobPath: b.blobPath,
@@ -401,14 +378,14 @@ export class CopyLogParser implements CollectingParser<CopyLogEvent> {
         const b = this.blob!
         this.blob = undefined
         if (b.broken) return
-        this.out.push({ _tag: "BlobEnd", ...(b.metadata ? { metadata: b.metadata } : {}), ...(b.properties ? { properties: b.properties } : {}) })
+        this.emit({ _tag: "BlobEnd", ...(b.metadata ? { metadata: b.metadata } : {}), ...(b.properties ? { properties: b.properties } : {}) })
         return
       }
       case "DriveLog":
         if (this.phase === "drive-id") this.issue(at, "DriveLog/DriveId", "a <DriveId> in <DriveLog>", "none")
         if (this.phase !== "after-status") this.issue(at, "DriveLog/Status", "a <Status> as the last child of <DriveLog>", "none")
         this.phase = "closed"
-        this.out.push({ _tag: "LogEnd" })
+        this.emit({ _tag: "LogEnd" })
         return
     }
   }
@@ -418,7 +395,7 @@ export class CopyLogParser implements CollectingParser<CopyLogEvent> {
     const parent = this.stack[this.stack.length - 1]!
     if (parent.kind === "List") {
       if (text.trim() !== "") this.issue(t, frame.name, `no text in <${frame.name}>`, showValue(text))
-      else if (frame.range && !this.blob!.broken) this.out.push(frame.range)
+      else if (frame.range && !this.blob!.broken) this.emit(frame.range)
       return
     }
     if (parent.kind === "File") {
@@ -441,14 +418,14 @@ export class CopyLogParser implements CollectingParser<CopyLogEvent> {
     if (parent.kind === "DriveLog") {
       if (frame.name === "DriveId") {
         if (text.trim() === "") this.issue(t, "DriveLog/DriveId", "the drive's serial number", "an empty <DriveId>")
-        this.out.push({ _tag: "DriveId", value: text })
+        this.emit({ _tag: "DriveId", value: text })
         this.phase = "blobs"
         return
       }
       // Status
       const s = text.trim()
       this.phase = "after-status"
-      if (isDriveStatus(s)) this.out.push({ _tag: "DriveStatus", status: s })
+      if (isDriveStatus(s)) this.emit({ _tag: "DriveStatus", status: s })
       else this.issue(t, "DriveLog/Status", oneOf(driveStatuses, "a drive status"), foundCode(text, driveStatuses))
       return
     }

@@ -6,8 +6,8 @@
  * root element) stops a reader, and the issues found before it are kept.
  */
 import { Stream } from "effect"
-import { type InputFormat, type Issue, InvalidInput } from "./errors.ts"
-import { parseXmlStream, type PushParser, type XmlSyntaxError } from "./xml.ts"
+import { type InputFormat, type Issue, InvalidInput, showValue } from "./errors.ts"
+import { parseXmlStream, type PushParser, type XmlClose, type XmlOpen, type XmlSyntaxError, type XmlToken, XmlTokenizer } from "./xml.ts"
 
 /** Issues kept per file; beyond that they are only counted (memory stays bounded). */
 export const maxIssues = 100
@@ -23,6 +23,11 @@ export class IssueList {
     if (issue.severity !== "warning") this.errors++
     if (this.issues.length < maxIssues) this.issues.push({ file: this.file, ...issue })
     else this.omitted++
+  }
+
+  /** An issue at an element (the line and column of its token). */
+  at(place: { readonly line: number; readonly column: number }, field: string, expected: string, found: string, severity?: "warning"): void {
+    this.add({ line: place.line, column: place.column, field, expected, found, ...(severity ? { severity } : {}) })
   }
 
   get hasErrors(): boolean {
@@ -45,6 +50,103 @@ export const syntaxIssue = (e: XmlSyntaxError): Omit<Issue, "file"> => ({ line: 
 /** A push parser that records its issues instead of throwing them. */
 export interface CollectingParser<A> extends PushParser<A> {
   readonly issues: IssueList
+}
+
+/**
+ * A collecting parser on the XML tokens: bytes go to the tokenizer whole, each token to `token`,
+ * and the values it `emit`s come out of that write (or of `end`).
+ */
+export abstract class CollectingTokenParser<A> implements CollectingParser<A> {
+  readonly issues: IssueList
+  private readonly tokenizer = new XmlTokenizer()
+  private out: Array<A> = []
+
+  constructor(file: string) {
+    this.issues = new IssueList(file)
+  }
+
+  protected abstract token(t: XmlToken): void
+
+  protected emit(a: A): void {
+    this.out.push(a)
+  }
+
+  write(bytes: Uint8Array): Iterable<A> {
+    for (const t of this.tokenizer.write(bytes)) this.token(t)
+    return this.drain()
+  }
+
+  end(): Iterable<A> {
+    for (const t of this.tokenizer.end()) this.token(t)
+    return this.drain()
+  }
+
+  private drain(): Array<A> {
+    const out = this.out
+    this.out = []
+    return out
+  }
+}
+
+/** What a flat XML format decides; `FlatXmlWalk` does the rest. */
+export interface FlatXmlFormat {
+  /** the root element opened: false to skip it (the format reported why; or it throws to stop) */
+  readonly root: (t: XmlOpen) => boolean
+  /** an element under the root opened: false to skip it (the format reported why) */
+  readonly child: (t: XmlOpen) => boolean
+  /** that element closed with its text */
+  readonly value: (t: XmlOpen, text: string) => void
+  /** the root closed */
+  readonly end: (close: XmlClose) => void
+}
+
+/**
+ * The walk over a flat XML document, shared by the blob list and the metadata and properties
+ * files: a root element whose children hold text only. Attributes (`xmlns` ones aside) on the
+ * root or a child, an element inside a child and text between the children are issues; the
+ * format decides on the root, each child and each value.
+ */
+export class FlatXmlWalk {
+  private depth = 0
+  /** open elements being skipped (a wrong root, a child the format refused, an element in a value) */
+  private skip = 0
+  private root: XmlOpen | undefined
+  private child: XmlOpen | undefined
+
+  constructor(
+    private readonly issues: IssueList,
+    private readonly format: FlatXmlFormat,
+  ) {}
+
+  token(t: XmlToken): void {
+    if (t.kind === "open") {
+      if (this.skip > 0) return void this.skip++
+      if (this.depth === 0) {
+        if (!this.format.root(t)) return void (this.skip = 1)
+        this.root = t
+      } else if (this.depth === 1) {
+        if (!this.format.child(t)) return void (this.skip = 1)
+        this.child = t
+      } else {
+        const child = this.child!
+        this.issues.at(t, child.name, `text only in <${child.name}>`, `a <${t.name}> element`)
+        return void (this.skip = 1)
+      }
+      for (const a of attributeNames(t.attributes)) this.issues.at(t, `${t.name}/@${a}`, `no attributes on <${t.name}>`, `${a}=${showValue(t.attributes[a]!)}`)
+      this.depth++
+      return
+    }
+    if (this.skip > 0) return void this.skip--
+    this.depth--
+    if (this.depth === 1) {
+      this.format.value(this.child!, t.text)
+      this.child = undefined
+    } else if (this.depth === 0) {
+      const root = this.root!.name
+      if (t.mixed) this.issues.at(t, root, `only elements in <${root}>`, "text between them")
+      this.format.end(t)
+    }
+  }
 }
 
 /**
