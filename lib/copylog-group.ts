@@ -7,6 +7,7 @@ import { Stream } from "effect"
 import { maxBlocksPerBlob } from "./blocks.ts"
 import {
   type BlobStart,
+  blobStartFields,
   type BlobStatus,
   blobStatuses,
   type CopyLogEvent,
@@ -362,14 +363,7 @@ export const summarize = (events: Iterable<CopyLogEvent>): CopyLogSummary => {
 export const blobJson = (b: BlobRecord): Record<string, unknown> => {
   const ranges = b.ranges.map(({ _tag, ...r }) => r)
   return {
-    status: b.status,
-    blobPath: b.blobPath,
-    filePath: b.filePath,
-    ...(b.snapshot !== undefined ? { snapshot: b.snapshot } : {}),
-    length: b.length,
-    ...(b.lastModified !== undefined ? { lastModified: b.lastModified } : {}),
-    ...(b.importDisposition ? { importDisposition: b.importDisposition } : {}),
-    list: b.list,
+    ...blobStartFields(b),
     ...(b.list === "block" ? { blocks: ranges } : b.list === "page" ? { pageRanges: ranges } : {}),
     ...(b.metadata ? { metadata: b.metadata } : {}),
     ...(b.properties ? { properties: b.properties } : {}),

@@ -245,6 +245,30 @@ export type CopyLogEvent = LogStart | DriveIdEvent | BlobStart | Block | PageRan
 
 // ---------------------------------------------------------------- helpers
 
+/** The fields of a blob's header, as they may come (optional ones possibly undefined). */
+export interface BlobStartInput {
+  readonly status: BlobStatus
+  readonly blobPath: string
+  readonly filePath: string
+  readonly snapshot?: string | undefined
+  readonly length: number
+  readonly lastModified?: string | undefined
+  readonly importDisposition?: DispositionEntry | undefined
+  readonly list: ListKind
+}
+
+/** A blob's header (`BlobStart` without its tag): the optional fields left out when undefined, the fields in the log's order. */
+export const blobStartFields = (b: BlobStartInput): Omit<BlobStart, "_tag"> => ({
+  status: b.status,
+  blobPath: b.blobPath,
+  filePath: b.filePath,
+  ...(b.snapshot !== undefined ? { snapshot: b.snapshot } : {}),
+  length: b.length,
+  ...(b.lastModified !== undefined ? { lastModified: b.lastModified } : {}),
+  ...(b.importDisposition !== undefined ? { importDisposition: b.importDisposition } : {}),
+  list: b.list,
+})
+
 /** `Completed` is the only code that needs nothing more (for drives, blobs, ranges, files). */
 export const isCompleted = (status: string): boolean => status === "Completed"
 

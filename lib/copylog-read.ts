@@ -22,6 +22,7 @@ import { isMd5Hex, normaliseHex } from "./hash.ts"
 import { InputIssue, type XmlOpen, type XmlToken } from "./xml.ts"
 import {
   type BlobStatus,
+  blobStartFields,
   blobStatuses,
   type CopyLogEvent,
   copyLogVersion,
@@ -272,17 +273,8 @@ export class CopyLogParser extends CollectingTokenParser<CopyLogEvent> {
       b.broken = true
       return
     }
-    this.emit({
-      _tag: "BlobStart",
-      status: b.status,
-      blobPath: b.blobPath,
-      filePath: b.filePath,
-      ...(b.snapshot !== undefined ? { snapshot: b.snapshot } : {}),
-      length: b.length,
-      ...(b.lastModified !== undefined ? { lastModified: b.lastModified } : {}),
-      ...(b.hasDisposition && b.dispositionStatus !== undefined && b.disposition !== undefined ? { importDisposition: { status: b.dispositionStatus, value: b.disposition } } : {}),
-      list,
-    })
+    const importDisposition = b.hasDisposition && b.dispositionStatus !== undefined && b.disposition !== undefined ? { status: b.dispositionStatus, value: b.disposition } : undefined
+    this.emit({ _tag: "BlobStart", ...blobStartFields({ status: b.status, blobPath: b.blobPath, filePath: b.filePath, snapshot: b.snapshot, length: b.length, lastModified: b.lastModified, importDisposition, list }) })
   }
 
   private openInList(t: XmlOpen, parent: Frame): void {

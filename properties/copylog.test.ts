@@ -8,6 +8,7 @@ import { test } from "node:test"
 import { Either } from "effect"
 import fc from "fast-check"
 import {
+  blobStartFields,
   blobStatuses,
   type CopyLogEvent,
   CopyLogGrouper,
@@ -72,17 +73,7 @@ const blobEvents: fc.Arbitrary<Array<CopyLogEvent>> = fc
     properties: fc.option(fileEntry, { nil: undefined }),
   })
   .map((b) => {
-    const start: CopyLogEvent = {
-      _tag: "BlobStart",
-      status: b.status,
-      blobPath: b.blobPath,
-      filePath: b.filePath,
-      ...(b.snapshot !== undefined ? { snapshot: b.snapshot } : {}),
-      length: b.length,
-      ...(b.lastModified !== undefined ? { lastModified: b.lastModified } : {}),
-      ...(b.importDisposition !== undefined ? { importDisposition: b.importDisposition } : {}),
-      list: b.list,
-    }
+    const start: CopyLogEvent = { _tag: "BlobStart", ...blobStartFields(b) }
     const ranges: Array<Range> =
       b.list === "none"
         ? []
