@@ -23,6 +23,7 @@ import {
   type RangeStatus,
   rangeStatuses,
 } from "./copylog-model.ts"
+import { plural } from "./output.ts"
 
 /** Ranges held in one blob value. A BlockList never has more; a longer PageRangeList comes in parts. */
 export const maxRangesPerGroup = maxBlocksPerBlob
@@ -122,8 +123,6 @@ export const blobFailures = (b: BlobRecord): BlobFailures => ({
 })
 
 export const hasFailures = (f: BlobFailures): boolean => f.status !== undefined || f.ranges.length > 0 || f.metadata !== undefined || f.properties !== undefined
-
-const plural = (n: number, one: string, many: string = one + "s"): string => `${n} ${n === 1 ? one : many}`
 
 /** Failed ranges of one status, counted, with the first few kept as examples. */
 export interface FailedRangeGroup {

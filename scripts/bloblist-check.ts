@@ -4,7 +4,8 @@ import { Effect, Stream } from "effect"
 import type { CommandSpec } from "../lib/cli.ts"
 import { runIfMain } from "../lib/cli.ts"
 import { describeEntry, duplicateWarning, elementOf, readBlobListFile, valueOf } from "../lib/bloblist.ts"
-import { ExitCode, formatIssue, type Issue, showValue } from "../lib/errors.ts"
+import { ExitCode, type Issue, showValue } from "../lib/errors.ts"
+import { plural, printIssues } from "../lib/output.ts"
 
 /** Entries listed in human output; JSON lists them all. */
 const maxListed = 1000
@@ -38,17 +39,14 @@ export const command: CommandSpec = {
           }),
         ),
       )
-      for (const w of warnings) {
-        if (ctx.out.json) ctx.out.event("issue", { format: "bloblist", ...w, message: formatIssue(w) })
-        else ctx.io.stderr(formatIssue(w) + "\n")
-      }
+      printIssues(ctx, "bloblist", warnings)
       const entries = paths + prefixes
       if (ctx.out.json) {
         ctx.out.event("summary", { file: shown, valid: true, entries, blobPaths: paths, prefixes, duplicates })
         return ExitCode.Ok
       }
-      const kinds = `${paths} blob path${paths === 1 ? "" : "s"}, ${prefixes} prefix${prefixes === 1 ? "" : "es"}`
-      const head = `${shown}: valid blob list: ${entries} entr${entries === 1 ? "y" : "ies"} (${kinds})${duplicates ? `, ${duplicates} duplicate${duplicates === 1 ? "" : "s"}` : ""}`
+      const kinds = `${plural(paths, "blob path")}, ${plural(prefixes, "prefix", "prefixes")}`
+      const head = `${shown}: valid blob list: ${plural(entries, "entry", "entries")} (${kinds})${duplicates ? `, ${plural(duplicates, "duplicate")}` : ""}`
       if (entries > lines.length) lines.push(`  … and ${entries - lines.length} more (--json lists them all)`)
       ctx.io.stdout([head, ...lines].join("\n") + "\n")
       return ExitCode.Ok

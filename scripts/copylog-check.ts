@@ -5,6 +5,7 @@ import type { CommandSpec } from "../lib/cli.ts"
 import { runIfMain } from "../lib/cli.ts"
 import { CopyLogTally, describeFailureSummary, type FailedBlob, FailedBlobFinder, readCopyLogFile, statusMeaning } from "../lib/copylog.ts"
 import { ExitCode } from "../lib/errors.ts"
+import { plural } from "../lib/output.ts"
 
 /** Failed blobs listed in human output; JSON lists them all. */
 const maxListed = 1000
@@ -13,8 +14,6 @@ const counts = (r: Readonly<Record<string, number>>): string =>
   Object.entries(r)
     .map(([k, n]) => `${k} ${n}`)
     .join(", ")
-
-const plural = (n: number, one: string, many = one + "s"): string => `${n} ${n === 1 ? one : many}`
 
 export const command: CommandSpec = {
   path: ["copylog", "check"],

@@ -6,7 +6,8 @@
 import { Effect, Stream } from "effect"
 import { type CommandSpec, optionValues, runIfMain } from "../lib/cli.ts"
 import { type DatasetRow, readDatasetFile } from "../lib/dataset.ts"
-import { ExitCode, formatIssue, InvalidArgument } from "../lib/errors.ts"
+import { ExitCode, InvalidArgument } from "../lib/errors.ts"
+import { plural, printIssues, verdict as verdictLine } from "../lib/output.ts"
 import { type MountEntry, makeMountMap, parseMount, type SourcePath } from "../lib/paths.ts"
 
 const shownPath = (p: SourcePath): string => (p.local === p.raw ? p.raw : `${p.raw} (${p.local})`)
@@ -41,8 +42,6 @@ const jsonRow = (row: DatasetRow): Record<string, unknown> => ({
   propertiesFile: sourceJson(row.propertiesFile),
 })
 
-const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? "" : "s"}`
-
 export const command: CommandSpec = {
   path: ["dataset", "check"],
   summary: "check a dataset CSV: its columns and every row (the file only; the sources are not opened)",
@@ -69,15 +68,10 @@ export const command: CommandSpec = {
       const reading = readDatasetFile(ctx.resolve(shown), shown, { mounts })
       yield* Stream.runForEach(reading.rows, (row) => Effect.sync(() => ctx.out.event("row", jsonRow(row), humanRow(row))))
       const report = reading.report()
-      for (const issue of report.issues) {
-        if (ctx.out.json) ctx.io.stdout(JSON.stringify({ type: "issue", format: "dataset", ...issue, message: formatIssue(issue) }) + "\n")
-        else ctx.io.stderr(formatIssue(issue) + "\n")
-      }
+      printIssues(ctx, "dataset", report.issues)
       const ok = report.errors === 0
       if (report.duplicateCheckLimit !== undefined) ctx.out.note(`note: duplicate destinations were looked for among the first ${report.duplicateCheckLimit} rows only`)
-      let verdict = ok ? `${shown}: valid, ${plural(report.rows, "row")} (${plural(report.files, "file")}, ${plural(report.directories, "directory").replace("directorys", "directories")})` : `${shown}: invalid, ${plural(report.errors, "error")}`
-      if (report.warnings > 0) verdict += `, ${plural(report.warnings, "warning")}`
-      if (report.omitted > 0) verdict += ` (${report.omitted} not listed)`
+      let verdict = verdictLine(shown, report, `${plural(report.rows, "row")} (${plural(report.files, "file")}, ${plural(report.directories, "directory", "directories")})`)
       if (ok && report.account !== undefined) verdict += `, storage account ${report.account}`
       ctx.out.event(
         "result",

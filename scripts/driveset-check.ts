@@ -6,7 +6,8 @@
 import { Effect, Stream } from "effect"
 import { type CommandSpec, runIfMain } from "../lib/cli.ts"
 import { type DrivesetRow, keyMask, readDrivesetFile } from "../lib/driveset.ts"
-import { ExitCode, formatIssue } from "../lib/errors.ts"
+import { ExitCode } from "../lib/errors.ts"
+import { plural, printIssues, verdict } from "../lib/output.ts"
 
 const humanRow = (row: DrivesetRow): string => {
   const format =
@@ -31,8 +32,6 @@ const jsonRow = (row: DrivesetRow): Record<string, unknown> => ({
   existingBitLockerKey: row.key ? keyMask : null,
 })
 
-const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? "" : "s"}`
-
 export const command: CommandSpec = {
   path: ["driveset", "check"],
   summary: "check a driveset CSV: its columns and every drive's options (the file only; the drives are not touched)",
@@ -44,15 +43,9 @@ export const command: CommandSpec = {
       const reading = readDrivesetFile(ctx.resolve(shown), shown)
       yield* Stream.runForEach(reading.rows, (row) => Effect.sync(() => ctx.out.event("row", jsonRow(row), humanRow(row))))
       const report = reading.report()
-      for (const issue of report.issues) {
-        if (ctx.out.json) ctx.io.stdout(JSON.stringify({ type: "issue", format: "driveset", ...issue, message: formatIssue(issue) }) + "\n")
-        else ctx.io.stderr(formatIssue(issue) + "\n")
-      }
+      printIssues(ctx, "driveset", report.issues)
       const ok = report.errors === 0
-      let verdict = ok ? `${shown}: valid, ${plural(report.drives, "drive")}` : `${shown}: invalid, ${plural(report.errors, "error")}`
-      if (report.warnings > 0) verdict += `, ${plural(report.warnings, "warning")}`
-      if (report.omitted > 0) verdict += ` (${report.omitted} not listed)`
-      ctx.out.event("result", { ok, file: shown, drives: report.drives, errors: report.errors, warnings: report.warnings, omitted: report.omitted }, verdict)
+      ctx.out.event("result", { ok, file: shown, drives: report.drives, errors: report.errors, warnings: report.warnings, omitted: report.omitted }, verdict(shown, report, plural(report.drives, "drive")))
       return ok ? ExitCode.Ok : ExitCode.Invalid
     }),
 }

@@ -1,10 +1,11 @@
 /** `waie manifest check FILE [--export]`: every rule violation of a drive manifest, its figures and its hash. */
 import { Effect } from "effect"
 import { type CommandSpec, flag, runIfMain } from "../lib/cli.ts"
-import { formatIssue, InvalidInput } from "../lib/errors.ts"
+import { InvalidInput } from "../lib/errors.ts"
 import { fileBytes } from "../lib/files.ts"
 import { checkManifest } from "../lib/manifest-check.ts"
 import { reportSummary } from "../lib/manifest-report.ts"
+import { printIssues } from "../lib/output.ts"
 
 export const command: CommandSpec = {
   path: ["manifest", "check"],
@@ -21,10 +22,7 @@ export const command: CommandSpec = {
         return yield* Effect.fail(new InvalidInput({ format: "manifest", file: shown, issues: report.issues, ...(report.omitted > 0 ? { omitted: report.omitted } : {}) }))
       }
       // valid, perhaps with warnings: they go where the framework puts issues
-      for (const issue of report.issues) {
-        if (ctx.out.json) ctx.io.stdout(JSON.stringify({ type: "issue", format: "manifest", ...issue, message: formatIssue(issue) }) + "\n")
-        else ctx.io.stderr(formatIssue(issue) + "\n")
-      }
+      printIssues(ctx, "manifest", report.issues)
       return 0
     }),
 }

@@ -4,7 +4,8 @@ import { Effect } from "effect"
 import type { CommandSpec } from "../lib/cli.ts"
 import { runIfMain } from "../lib/cli.ts"
 import { maxMetadataBytes, readMetadataFile } from "../lib/blobprops.ts"
-import { ExitCode, formatIssue, showValue } from "../lib/errors.ts"
+import { ExitCode, showValue } from "../lib/errors.ts"
+import { plural, printIssues } from "../lib/output.ts"
 
 export const command: CommandSpec = {
   path: ["metadata", "check"],
@@ -16,15 +17,12 @@ export const command: CommandSpec = {
       const shown = parsed.args[0]!
       const r = yield* readMetadataFile(ctx.resolve(shown), shown)
       const size = r.value.reduce((n, p) => n + Buffer.byteLength(p.name) + Buffer.byteLength(p.value), 0)
-      for (const w of r.issues) {
-        if (ctx.out.json) ctx.out.event("issue", { format: "metadata", ...w, message: formatIssue(w) })
-        else ctx.io.stderr(formatIssue(w) + "\n")
-      }
+      printIssues(ctx, "metadata", r.issues)
       if (ctx.out.json) {
         ctx.out.event("metadata", { file: shown, valid: true, md5: r.md5, bytes: r.bytes, size, pairs: r.value })
         return ExitCode.Ok
       }
-      const head = r.value.length === 0 ? "no pairs (an import would leave the blob without metadata)" : `${r.value.length} pair${r.value.length === 1 ? "" : "s"}, ${size} of ${maxMetadataBytes} bytes of names and values`
+      const head = r.value.length === 0 ? "no pairs (an import would leave the blob without metadata)" : `${plural(r.value.length, "pair")}, ${size} of ${maxMetadataBytes} bytes of names and values`
       const lines = [`${shown}: valid metadata file: ${head}`, `MD5 (for the manifest's MetadataPath Hash): ${r.md5}`]
       for (const p of r.value) lines.push(`  ${p.name} = ${showValue(p.value)}`)
       ctx.io.stdout(lines.join("\n") + "\n")

@@ -4,7 +4,8 @@ import { Effect } from "effect"
 import type { CommandSpec } from "../lib/cli.ts"
 import { flag, runIfMain } from "../lib/cli.ts"
 import { propertyElements, readPropertiesFile } from "../lib/blobprops.ts"
-import { ExitCode, formatIssue, showValue } from "../lib/errors.ts"
+import { ExitCode, showValue } from "../lib/errors.ts"
+import { plural, printIssues } from "../lib/output.ts"
 
 export const command: CommandSpec = {
   path: ["properties", "check"],
@@ -16,10 +17,7 @@ export const command: CommandSpec = {
       const shown = parsed.args[0]!
       const context = flag(parsed, "export") ? "export" : "import"
       const r = yield* readPropertiesFile(ctx.resolve(shown), shown, context)
-      for (const w of r.issues) {
-        if (ctx.out.json) ctx.out.event("issue", { format: "properties", ...w, message: formatIssue(w) })
-        else ctx.io.stderr(formatIssue(w) + "\n")
-      }
+      printIssues(ctx, "properties", r.issues)
       const present = propertyElements.filter((el) => r.value[el.key] !== undefined)
       if (ctx.out.json) {
         const sets = Object.fromEntries(present.filter((el) => el.importable).map((el) => [el.element, r.value[el.key]]))
@@ -27,7 +25,7 @@ export const command: CommandSpec = {
         ctx.out.event("properties", { file: shown, valid: true, md5: r.md5, bytes: r.bytes, sets, ignoredOnImport: ignored })
         return ExitCode.Ok
       }
-      const lines = [`${shown}: valid properties file: ${present.length === 0 ? "no properties" : `${present.length} propert${present.length === 1 ? "y" : "ies"}`}`, `MD5 (for the manifest's PropertiesPath Hash): ${r.md5}`]
+      const lines = [`${shown}: valid properties file: ${present.length === 0 ? "no properties" : plural(present.length, "property", "properties")}`, `MD5 (for the manifest's PropertiesPath Hash): ${r.md5}`]
       const sets = present.filter((el) => el.importable)
       const ignored = present.filter((el) => !el.importable)
       if (sets.length) lines.push("an import sets:")
