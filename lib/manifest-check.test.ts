@@ -4,6 +4,7 @@ import { test } from "node:test"
 import { Effect, Stream } from "effect"
 import type { Issue } from "./errors.ts"
 import { checkDrivePath, checkManifest, type CheckOptions, type ManifestReport, ManifestRules } from "./manifest-check.ts"
+import type { Block } from "./manifest-model.ts"
 
 const key = "dGhpcyBpcyBub3QgYSByZWFsIHN0b3JhZ2UgYWNjb3VudCBrZXk6IGFuIGV4YW1wbGUgZm9yIHdhaWUgb25seQ=="
 const H = "0CC175B9C0F1B6A831C399E269772661"
@@ -79,6 +80,21 @@ const oneError = async (text: string, line: number, field: string, options?: Che
   assert.equal(e[0]!.field, field)
   assert.equal(e[0]!.file, "m.xml")
   return e[0]!
+}
+
+/** The rules fed events directly (no file): a drive with a key, one block blob of `length` bytes with `blocks`; the report. */
+const blockBlobReport = (length: number, blocks: Iterable<Omit<Block, "_tag">>, options?: CheckOptions): ManifestReport => {
+  const rules = new ManifestRules("m.xml", options)
+  rules.event({ _tag: "ManifestStart", version: "2014-11-01" })
+  rules.event({ _tag: "DriveField", name: "DriveId", value: "D" })
+  rules.event({ _tag: "DriveField", name: "StorageAccountKey", value: key })
+  rules.event({ _tag: "BlobListStart" })
+  rules.event({ _tag: "BlobStart", blobPath: "c00/b", filePath: "b", length, list: "block" })
+  for (const b of blocks) rules.event({ _tag: "Block", ...b })
+  rules.event({ _tag: "BlobEnd" })
+  rules.event({ _tag: "BlobListEnd" })
+  rules.event({ _tag: "ManifestEnd" })
+  return rules.report(H, 0)
 }
 
 test("the base manifest is valid, with its figures and its hash", async () => {
@@ -226,17 +242,7 @@ test("blocks: at most 4 MiB, at least 1 byte", async () => {
 })
 
 test("blocks: at most 50,000 in a blob", () => {
-  const rules = new ManifestRules("m.xml")
-  rules.event({ _tag: "ManifestStart", version: "2014-11-01" })
-  rules.event({ _tag: "DriveField", name: "DriveId", value: "D" })
-  rules.event({ _tag: "DriveField", name: "StorageAccountKey", value: key })
-  rules.event({ _tag: "BlobListStart" })
-  rules.event({ _tag: "BlobStart", blobPath: "c00/b", filePath: "b", length: 50_001, list: "block" })
-  for (let i = 0; i < 50_001; i++) rules.event({ _tag: "Block", offset: i, length: 1, hash: H, line: 100 + i })
-  rules.event({ _tag: "BlobEnd" })
-  rules.event({ _tag: "BlobListEnd" })
-  rules.event({ _tag: "ManifestEnd" })
-  const r = rules.report(H, 0)
+  const r = blockBlobReport(50_001, Array.from({ length: 50_001 }, (_, i) => ({ offset: i, length: 1, hash: H, line: 100 + i })))
   assert.deepEqual(
     r.issues.map((i) => [i.line, i.field, i.found]),
     [[100 + 50_000, "BlockList", "50001 blocks"]],
@@ -291,23 +297,14 @@ test("block ids: all present or all absent up to 64 MiB", async () => {
 })
 
 test("block ids: above 64 MiB the doc asks nothing of a mix", () => {
-  const rules = new ManifestRules("m.xml")
-  rules.event({ _tag: "ManifestStart", version: "2014-11-01" })
-  rules.event({ _tag: "DriveField", name: "DriveId", value: "D" })
-  rules.event({ _tag: "DriveField", name: "StorageAccountKey", value: key })
-  rules.event({ _tag: "BlobListStart" })
   const length = 64 * 1024 * 1024 + 4
-  rules.event({ _tag: "BlobStart", blobPath: "c00/b", filePath: "b", length, list: "block" })
-  let offset = 0
-  for (let i = 0; offset < length; i++) {
+  const blocks: Array<Omit<Block, "_tag">> = []
+  for (let i = 0, offset = 0; offset < length; i++) {
     const n = Math.min(4 * 1024 * 1024, length - offset)
-    rules.event(i % 2 ? { _tag: "Block", offset, length: n, id: "AAAAAA==", hash: H } : { _tag: "Block", offset, length: n, hash: H })
+    blocks.push(i % 2 ? { offset, length: n, id: "AAAAAA==", hash: H } : { offset, length: n, hash: H })
     offset += n
   }
-  rules.event({ _tag: "BlobEnd" })
-  rules.event({ _tag: "BlobListEnd" })
-  rules.event({ _tag: "ManifestEnd" })
-  assert.deepEqual(rules.report(H, 0).issues, [])
+  assert.deepEqual(blockBlobReport(length, blocks).issues, [])
 })
 
 test("page ranges: 512-aligned offset and length", async () => {
@@ -419,17 +416,7 @@ test("every violation is collected, in line order (checks made at the end includ
 })
 
 test("issues are capped; the rest counted", async () => {
-  const rules = new ManifestRules("m.xml", { maxIssues: 5 })
-  rules.event({ _tag: "ManifestStart", version: "2014-11-01" })
-  rules.event({ _tag: "DriveField", name: "DriveId", value: "D" })
-  rules.event({ _tag: "DriveField", name: "StorageAccountKey", value: key })
-  rules.event({ _tag: "BlobListStart" })
-  rules.event({ _tag: "BlobStart", blobPath: "c00/b", filePath: "b", length: 20, list: "block" })
-  for (let i = 0; i < 20; i++) rules.event({ _tag: "Block", offset: i, length: 1, id: "AAAAAA==", hash: "bad" })
-  rules.event({ _tag: "BlobEnd" })
-  rules.event({ _tag: "BlobListEnd" })
-  rules.event({ _tag: "ManifestEnd" })
-  const r = rules.report(H, 0)
+  const r = blockBlobReport(20, Array.from({ length: 20 }, (_, i) => ({ offset: i, length: 1, id: "AAAAAA==", hash: "bad" })), { maxIssues: 5 })
   assert.equal(r.issues.length, 5)
   assert.equal(r.omitted, 15)
   assert.equal(r.errors, 20)
