@@ -11,12 +11,12 @@ import {
   csvField,
   csvLine,
   isAbsent,
-  IssueLog,
   readHeader,
   readTable,
   showCell,
   type TableHeader,
 } from "./csv.ts"
+import { IssueLog } from "./issues.ts"
 
 const records = (events: ReadonlyArray<CsvEvent>): Array<CsvRecord> => events.flatMap((e) => (e._tag === "record" ? [e.record] : []))
 const issues = (events: ReadonlyArray<CsvEvent>) => events.flatMap((e) => (e._tag === "issue" ? [e.issue] : []))
@@ -290,19 +290,6 @@ test("showCell keeps backslashes, doubles quotes, escapes control characters and
   assert.equal(showCell('a"b'), '"a""b"')
   assert.equal(showCell("a\u0001b"), '"a\\u0001b"')
   assert.equal(showCell("x".repeat(200), 10), '"xxxxxxxxxx"… (200 characters)')
-})
-
-test("the issue log keeps up to its limit and counts the rest", () => {
-  const log = new IssueLog("f.csv", 2)
-  log.add({ line: 1, expected: "e", found: "f" })
-  log.add({ line: 2, expected: "e", found: "f", severity: "warning" })
-  log.add({ line: 3, expected: "e", found: "f" })
-  assert.equal(log.issues.length, 2)
-  assert.equal(log.issues[0]!.file, "f.csv")
-  assert.equal(log.omitted, 1)
-  assert.equal(log.errors, 2)
-  assert.equal(log.warnings, 1)
-  assert.equal(log.ok, false)
 })
 
 test("readHeader: names case-insensitive, any order; unknown, duplicate and empty names are issues", () => {

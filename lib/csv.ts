@@ -36,6 +36,7 @@
 import { parse } from "csv-parse/sync"
 import { Stream } from "effect"
 import type { Issue } from "./errors.ts"
+import { IssueLog } from "./issues.ts"
 
 /** One record: its fields, unquoted and trimmed, and where each field starts. */
 export interface CsvRecord {
@@ -550,35 +551,6 @@ export const csvLine = (fields: ReadonlyArray<string>): string => {
 
 /** Empty, or `None` in any case (quoted or not), means the cell is not given. */
 export const isAbsent = (v: string | undefined): boolean => v === undefined || v === "" || v.toLowerCase() === "none"
-
-// ---------------------------------------------------------------- issues on the side
-
-/**
- * The issues of one file, kept up to a limit (the rest only counted), with error and warning
- * counts. A reader adds to it while its rows stream; the caller reads it once the stream is done.
- */
-export class IssueLog {
-  readonly issues: Array<Issue> = []
-  omitted = 0
-  errors = 0
-  warnings = 0
-
-  constructor(
-    readonly file: string,
-    readonly limit = 1000,
-  ) {}
-
-  add(issue: Omit<Issue, "file">): void {
-    if (issue.severity === "warning") this.warnings++
-    else this.errors++
-    if (this.issues.length < this.limit) this.issues.push({ file: this.file, ...issue })
-    else this.omitted++
-  }
-
-  get ok(): boolean {
-    return this.errors === 0
-  }
-}
 
 // ---------------------------------------------------------------- headers
 

@@ -11,6 +11,7 @@ import type { Issue } from "./errors.ts"
 import { showValue } from "./errors.ts"
 import { blobLengthProblems, BlockListChecker, PageRangeChecker, type RuleProblem } from "./blocks.ts"
 import { base64DecodedLength, isBase64, isMd5Hex } from "./hash.ts"
+import { IssueLog } from "./issues.ts"
 import type { BlobStart, DriveFieldName, FileRef, ManifestEvent, Pos } from "./manifest-model.ts"
 import { importDispositions, knownVersions } from "./manifest-model.ts"
 import { ManifestParser, readerIssue } from "./manifest-reader.ts"
@@ -77,11 +78,7 @@ export const checkDrivePath = (p: string): { expected: string; found: string } |
 /** The rules as a synchronous consumer of events. `report` gives the verdict. */
 export class ManifestRules {
   private readonly purpose: ManifestPurpose
-  private readonly maxIssues: number
-  private readonly issues: Array<Issue> = []
-  private omitted = 0
-  private errors = 0
-  private warnings = 0
+  private readonly log: IssueLog
   private complete = true
   private stoppedAt: number | undefined
 
@@ -103,41 +100,28 @@ export class ManifestRules {
   private blockChecker: BlockListChecker<Pos> | undefined
   private pageChecker: PageRangeChecker<Pos> | undefined
 
-  constructor(
-    private readonly file: string,
-    options: CheckOptions = {},
-  ) {
+  constructor(file: string, options: CheckOptions = {}) {
     this.purpose = options.purpose ?? "import"
-    this.maxIssues = options.maxIssues ?? 1000
+    this.log = new IssueLog(file, options.maxIssues ?? 1000)
   }
 
   private add(at: Where, field: string, expected: string, found: string, severity: "error" | "warning" = "error"): void {
-    if (severity === "error") this.errors++
-    else this.warnings++
-    if (this.issues.length >= this.maxIssues) {
-      this.omitted++
-      return
-    }
     // keys in the order every issue of waie has: file, line, column, field, expected, found, severity
-    const issue: Issue = {
-      file: this.file,
+    this.log.add({
       ...(at?.line !== undefined ? { line: at.line } : {}),
       ...(at?.line !== undefined && at.column !== undefined ? { column: at.column } : {}),
       field,
       expected,
       found,
       ...(severity === "warning" ? { severity } : {}),
-    }
-    this.issues.push(issue)
+    })
   }
 
   /** The reader stopped: its problem is the last issue, and nothing after it was checked. */
   structural(issue: Issue): void {
     this.complete = false
     this.stoppedAt = issue.line
-    this.errors++
-    if (this.issues.length >= this.maxIssues) this.omitted++
-    else this.issues.push(issue)
+    this.log.add(issue)
   }
 
   private fileRef(ref: FileRef | undefined, field: string): void {
@@ -260,15 +244,15 @@ export class ManifestRules {
       if (this.purpose === "import" && this.credential === "none") this.add(at, "Drive", "a StorageAccountKey or a ContainerSas (an import manifest carries one)", "neither")
     }
     // file order: the checks made at the end (no DriveId, no credential) name earlier lines
-    const issues = this.issues.map((issue, i) => [issue, i] as const)
+    const issues = this.log.issues.map((issue, i) => [issue, i] as const)
     issues.sort(([a, i], [b, j]) => (a.line ?? Infinity) - (b.line ?? Infinity) || i - j)
     return {
-      ok: this.errors === 0,
+      ok: this.log.ok,
       purpose: this.purpose,
       issues: issues.map(([issue]) => issue),
-      omitted: this.omitted,
-      errors: this.errors,
-      warnings: this.warnings,
+      omitted: this.log.omitted,
+      errors: this.log.errors,
+      warnings: this.log.warnings,
       complete: this.complete,
       ...(this.stoppedAt !== undefined ? { stoppedAt: this.stoppedAt } : {}),
       stats: { blobLists: this.blobLists, blobs: this.blobs, blocks: this.blocks, pageRanges: this.pageRanges, bytes: this.bytes },

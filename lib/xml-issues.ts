@@ -7,27 +7,16 @@
  */
 import { Stream } from "effect"
 import { type InputFormat, type Issue, InvalidInput, showValue } from "./errors.ts"
+import { IssueLog } from "./issues.ts"
 import { parseXmlStream, type PushParser, type XmlClose, type XmlOpen, type XmlSyntaxError, type XmlToken, XmlTokenizer } from "./xml.ts"
 
 /** Issues kept per file; beyond that they are only counted (memory stays bounded). */
 export const maxIssues = 100
 
-export class IssueList {
-  readonly issues: Array<Issue> = []
-  omitted = 0
-  private errors = 0
-
-  constructor(readonly file: string) {}
-
-  add(issue: Omit<Issue, "file">): void {
-    if (issue.severity !== "warning") this.errors++
-    if (this.issues.length < maxIssues) this.issues.push({ file: this.file, ...issue })
-    else this.omitted++
-  }
-
-  /** An issue at an element (the line and column of its token). */
-  at(place: { readonly line: number; readonly column: number }, field: string, expected: string, found: string, severity?: "warning"): void {
-    this.add({ line: place.line, column: place.column, field, expected, found, ...(severity ? { severity } : {}) })
+/** An `IssueLog` of at most `maxIssues`, sorted in file order, that becomes the InvalidInput of a reader. */
+export class IssueList extends IssueLog {
+  constructor(file: string) {
+    super(file, maxIssues)
   }
 
   get hasErrors(): boolean {
