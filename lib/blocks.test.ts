@@ -20,6 +20,7 @@ import {
   maxPageBlobLength,
   pageRangesOf,
   PageRangeChecker,
+  parseLength,
   planBlocks,
   type BlockEntry,
   type RuleProblem,
@@ -166,6 +167,11 @@ test("describePageRanges: ranges with the MD5 of exactly their bytes", () => {
     { offset: 4 * MiB + 512, length: 1024, hash: md5Hex(chunk.subarray(512, 1536)) },
     { offset: 4 * MiB + 2560, length: 512, hash: md5Hex(chunk.subarray(2560, 3072)) },
   ])
+})
+
+test("parseLength: decimal digits, blanks around them, a whole number JS holds exactly", () => {
+  for (const [text, n] of [["0", 0], ["65536", 65536], [" 42\t", 42], ["007", 7], ["999999999999999", 999_999_999_999_999], ["9007199254740991", 2 ** 53 - 1]] as const) assert.equal(parseLength(text), n, JSON.stringify(text))
+  for (const text of ["", " ", "-1", "+1", "1.5", "1e3", "0x10", "1 000", "٣", "9007199254740992"]) assert.equal(parseLength(text), undefined, JSON.stringify(text))
 })
 
 // ---- block list rules

@@ -37,6 +37,29 @@ export const maxBlockIdBytes = 64
 /** A whole number of bytes JS holds exactly: an offset or a length. */
 export const isLength = (n: number): boolean => Number.isSafeInteger(n) && n >= 0
 
+/**
+ * An offset or a length as a manifest or a copy log writes it: decimal digits, white space around
+ * them tolerated → the number, or undefined when it is not a whole number JS holds exactly.
+ */
+export const parseLength = (text: string): number | undefined => {
+  // fast path (the hot one: millions of Offset/Length attributes): plain digits, at most 15 of them
+  const size = text.length
+  if (size > 0 && size <= 15) {
+    let v = 0
+    let i = 0
+    for (; i < size; i++) {
+      const c = text.charCodeAt(i) - 48
+      if (c < 0 || c > 9) break
+      v = v * 10 + c
+    }
+    if (i === size) return v
+  }
+  const t = text.trim()
+  if (!/^[0-9]+$/.test(t)) return undefined
+  const n = Number(t)
+  return Number.isSafeInteger(n) ? n : undefined
+}
+
 const requireLength = (what: string, n: number): void => {
   if (!isLength(n)) throw new RangeError(`${what} must be a whole number ≥ 0, got ${n}`)
 }

@@ -14,7 +14,7 @@
  */
 import type { FileSystem } from "@effect/platform"
 import type { Stream } from "effect"
-import { blockIdProblem, maxBlocksPerBlob } from "./blocks.ts"
+import { blockIdProblem, maxBlocksPerBlob, parseLength } from "./blocks.ts"
 import type { FileUnreadable, InvalidInput } from "./errors.ts"
 import { showValue } from "./errors.ts"
 import { fileBytes } from "./files.ts"
@@ -45,7 +45,7 @@ import {
   type Range,
   rangeStatuses,
 } from "./copylog-model.ts"
-import { attributeNames, CollectingTokenParser, parseCollecting, parseCount } from "./xml-issues.ts"
+import { attributeNames, CollectingTokenParser, parseCollecting } from "./xml-issues.ts"
 
 /** ISO 8601 date-time as the service writes it: `2012-09-18T23:47:08Z`, fractions and offsets allowed. */
 const dateTimePattern = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,7})?(Z|[+-]\d{2}:\d{2})$/
@@ -296,7 +296,7 @@ export class CopyLogParser extends CollectingTokenParser<CopyLogEvent> {
         this.issue(t, `${want}/@${attr}`, `an ${attr} attribute on <${want}>`, "none")
         return undefined
       }
-      const n = parseCount(raw)
+      const n = parseLength(raw)
       if (n === undefined) this.issue(t, `${want}/@${attr}`, "a non-negative whole number of bytes", showValue(raw))
       return n
     }
@@ -434,7 +434,7 @@ export class CopyLogParser extends CollectingTokenParser<CopyLogEvent> {
         else b.filePath = text
         return
       case "Length": {
-        const n = parseCount(text)
+        const n = parseLength(text)
         if (n === undefined) {
           this.issue(t, field, "the blob's length: a non-negative whole number of bytes", showValue(text))
           b.broken = true

@@ -102,26 +102,6 @@ export const importDispositions: ReadonlyArray<string> = ["rename", "no-overwrit
 
 // ---------------------------------------------------------------- value helpers
 
-/** Decimal digits, optionally surrounded by white space → the number, or undefined when it is not a safe non-negative integer. */
-export const parseLength = (text: string): number | undefined => {
-  // fast path (the hot one: millions of Offset/Length attributes): plain digits, at most 15 of them
-  const size = text.length
-  if (size > 0 && size <= 15) {
-    let v = 0
-    let i = 0
-    for (; i < size; i++) {
-      const c = text.charCodeAt(i) - 48
-      if (c < 0 || c > 9) break
-      v = v * 10 + c
-    }
-    if (i === size) return v
-  }
-  const t = text.trim()
-  if (!/^[0-9]+$/.test(t)) return undefined
-  const n = Number(t)
-  return Number.isSafeInteger(n) ? n : undefined
-}
-
 const normalMd5Hex = /^[0-9A-F]{32}$/
 
 /** A Base16 MD5 as found in a file: surrounding white space dropped, upper-cased when it is 32 hex digits, otherwise kept as found (so that a message shows it as written). */

@@ -15,9 +15,10 @@
  * are kept exactly as written.
  */
 import type { Stream } from "effect"
+import { parseLength } from "./blocks.ts"
 import { type InvalidInput, type Issue, showValue } from "./errors.ts"
 import type { BlobFieldName, BlobListKind, DriveFieldName, FileRef, ManifestEvent, Pos } from "./manifest-model.ts"
-import { normaliseHash, parseLength } from "./manifest-model.ts"
+import { normaliseHash } from "./manifest-model.ts"
 import { InputIssue, parseXmlStream, type PushParser, type XmlClose, type XmlOpen, XmlSyntaxError, XmlTokenizer } from "./xml.ts"
 
 type Kind = "DriveManifest" | "Drive" | "BlobList" | "Blob" | "BlockList" | "PageRangeList" | "Text" | "Empty"

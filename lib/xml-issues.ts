@@ -165,13 +165,5 @@ export const parseCollecting = <A, E, R>(
 
 // ---------------------------------------------------------------- small value checks
 
-/** A non-negative decimal integer that fits a JS number exactly; blanks around it are tolerated. */
-export const parseCount = (s: string): number | undefined => {
-  const t = s.trim()
-  if (!/^\d+$/.test(t)) return undefined
-  const n = Number(t)
-  return Number.isSafeInteger(n) ? n : undefined
-}
-
 /** Text of an element that takes no attributes: names of those it has anyway. */
 export const attributeNames = (attrs: Readonly<Record<string, string>>): Array<string> => Object.keys(attrs).filter((k) => k !== "xmlns" && !k.startsWith("xmlns:"))
