@@ -12,6 +12,7 @@
  *                         ContainerSas = *******, CredentialFingerprint (SHA-256, 16 hex)
  *   CopySessionStarted    SessionId, DataSet, DataSetHash, Mounts
  *   DriveAdded            SessionId, DriveId, Root, Name, Format, Encryption, Identity, FreeBytes
+ *                         (every drive of the session, the journal's earlier drives included)
  *   BlobListDefined       SessionId, BlobList, Metadata/Properties (source, drive path, hash)
  *   FileStarted           SessionId, File, DriveId, Source, Length, MtimeMs, BlobPath, FilePath,
  *                         BlobType, Disposition, BlobList          (before its data is written)
@@ -387,7 +388,10 @@ export interface SessionState {
   filesSkipped: number
   filesCompleted: number
   bytesStarted: number
+  /** the session's drives, in placement order */
   readonly drives: Array<string>
+  /** each drive's free bytes when the session started (placement works from these) */
+  readonly freeBytes: Map<string, number>
 }
 
 export interface DriveState {
@@ -431,11 +435,13 @@ export const applyEvent = (state: JournalState | undefined, e: PlacedEvent): Jou
       state.credential = { kind: e.kind, fingerprint: e.fingerprint }
       break
     case "SessionStarted":
-      state.sessions.push({ sessionId: e.sessionId, dataSet: e.dataSet, dataSetHash: e.dataSetHash, mounts: e.mounts, offset: e.offset, completed: false, filesStarted: 0, filesSkipped: 0, filesCompleted: 0, bytesStarted: 0, drives: [] })
+      state.sessions.push({ sessionId: e.sessionId, dataSet: e.dataSet, dataSetHash: e.dataSetHash, mounts: e.mounts, offset: e.offset, completed: false, filesStarted: 0, filesSkipped: 0, filesCompleted: 0, bytesStarted: 0, drives: [], freeBytes: new Map() })
       break
     case "DriveAdded":
-      state.drives.set(e.driveId, { driveId: e.driveId, root: e.root, name: e.name, sessionAdded: e.sessionId, format: e.format, encryption: e.encryption, identity: e.identity, freeBytes: e.freeBytes })
-      session?.drives.push(e.driveId)
+      // a drive is recorded in every session that uses it; it joined the journal in the first
+      if (!state.drives.has(e.driveId)) state.drives.set(e.driveId, { driveId: e.driveId, root: e.root, name: e.name, sessionAdded: e.sessionId, format: e.format, encryption: e.encryption, identity: e.identity, freeBytes: e.freeBytes })
+      if (session && !session.freeBytes.has(e.driveId)) session.drives.push(e.driveId)
+      session?.freeBytes.set(e.driveId, e.freeBytes)
       break
     case "FileStarted":
       if (session) {
@@ -497,6 +503,17 @@ export class JournalWriteFailed extends Data.TaggedError("JournalWriteFailed")<{
   }
 }
 
+/**
+ * Crash tests: with `WAIE_TEST_KILL_AT=N` in the environment, the process kills itself (SIGKILL,
+ * no clean-up of any kind) right after its N-th append to a journal — a crash at a point a test
+ * can name and repeat. Unset, this costs one comparison per append.
+ */
+const killAt = Number(process.env["WAIE_TEST_KILL_AT"] ?? "0")
+let appends = 0
+const crashPoint = (): void => {
+  if (killAt > 0 && ++appends === killAt) process.kill(process.pid, "SIGKILL")
+}
+
 export interface JournalWriter {
   /** append events; with `sync`, they are durable when this succeeds */
   readonly append: (events: ReadonlyArray<JournalEvent>, options?: { readonly sync?: boolean }) => Effect.Effect<void, FileUnwritable>
@@ -526,6 +543,7 @@ export const openJournalWriter = (real: string, from: number, shown: string = re
         const text = events.map((e) => formatEvent(time, e)).join("")
         yield* file.writeAll(encoder.encode(text)).pipe(Effect.mapError(fail))
         if (options?.sync) yield* sync
+        crashPoint()
       })
     return { append, sync }
   })
