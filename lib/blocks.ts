@@ -16,17 +16,18 @@
  */
 import { Either } from "effect"
 import { FileTooLargeForManifest, PageBlobLengthUnaligned, showValue } from "./errors.ts"
-import { base64DecodedLength, isBase64, isMd5Hex, md5Hex } from "./hash.ts"
+import { base64DecodedLength, isBase64, isMd5Hex } from "./hash.ts"
+import { blockId, blockSize, maxPageRangeLength, pageSize } from "./chunks.ts"
+
+// The chunk rules the copy pipeline's hashing workers need live in ./chunks.ts, which loads
+// nothing but node:crypto (a worker starts fast); they are part of this module's API.
+export { blockId, blockSize, type DescribedBlock, type DescribedPageRange, describeBlocks, describePageRanges, maxPageRangeLength, type PageRange, pageRangesOf, pageSize } from "./chunks.ts"
 
 const MiB = 1024 * 1024
 
-/** The size of every block but the last one (4 MiB, the manifest's cap on Block/@Length). */
-export const blockSize = 4 * MiB
 export const maxBlocksPerBlob = 50_000
 /** 50,000 × 4 MiB = 209,715,200,000 bytes (the manifest doc's "200 GB"). */
 export const maxBlockBlobLength = maxBlocksPerBlob * blockSize
-export const pageSize = 512
-export const maxPageRangeLength = 4 * MiB
 /** The longest page blob: 8 TiB. */
 export const maxPageBlobLength = 8 * 1024 * 1024 * MiB
 /** Up to this length a blob's block ids must be all present or all absent. */
@@ -66,15 +67,6 @@ const requireLength = (what: string, n: number): void => {
 
 // ---------------------------------------------------------------------------------------------
 // Block ids
-
-const idScratch = Buffer.alloc(4)
-
-/** The id of block `index`: Base64 of the index as 4 little-endian bytes (8 characters, every id the same length). */
-export const blockId = (index: number): string => {
-  if (!Number.isInteger(index) || index < 0 || index > 0xffffffff) throw new RangeError(`a block index is a whole number in 0..4294967295, got ${index}`)
-  idScratch.writeUInt32LE(index, 0)
-  return idScratch.toString("base64")
-}
 
 /** The index a `blockId` names, or undefined for an id of any other scheme (e.g. v1's `MD5/…` ids). */
 export const blockIndexOf = (id: string): number | undefined => {
@@ -125,99 +117,6 @@ export const checkPageBlobLength = (path: string, length: number): Either.Either
   requireLength("a file length", length)
   return length % pageSize === 0 ? Either.right(length) : Either.left(new PageBlobLengthUnaligned({ path, length }))
 }
-
-export interface PageRange {
-  readonly offset: number
-  readonly length: number
-}
-
-const zeroPage = Buffer.alloc(pageSize)
-
-/**
- * Whether the page at `at` is all zero. `words` is a Uint32Array view of the same bytes when the
- * chunk is 4-byte aligned in its buffer (OR-ing words is the fastest test measured: ≈ 12 GB/s);
- * otherwise a native compare against a zero page.
- */
-const zeroAt = (bytes: Buffer, words: Uint32Array | undefined, at: number): boolean => {
-  if (words !== undefined) {
-    const end = (at + pageSize) >>> 2
-    for (let i = at >>> 2; i < end; i += 8) {
-      if ((words[i]! | words[i + 1]! | words[i + 2]! | words[i + 3]! | words[i + 4]! | words[i + 5]! | words[i + 6]! | words[i + 7]!) !== 0) return false
-    }
-    return true
-  }
-  return zeroPage.compare(bytes, at, at + pageSize, 0, pageSize) === 0
-}
-
-const checkChunk = (chunk: Uint8Array, chunkOffset: number): void => {
-  if (!isLength(chunkOffset) || chunkOffset % maxPageRangeLength !== 0) throw new RangeError(`a page chunk must start at a multiple of 4 MiB, got offset ${chunkOffset}`)
-  if (chunk.length > maxPageRangeLength) throw new RangeError(`a page chunk holds at most 4 MiB, got ${chunk.length} bytes`)
-  if (chunk.length % pageSize !== 0) throw new RangeError(`a page chunk holds whole 512-byte pages, got ${chunk.length} bytes`)
-}
-
-/**
- * The ranges to send for one chunk of a page blob: the maximal runs of pages that are not all
- * zero, as file offsets. The chunk must start at a multiple of 4 MiB and hold at most 4 MiB of
- * whole pages (the last chunk of a file may be shorter), so no range crosses a 4 MiB boundary
- * and every range is at most 4 MiB. Throws RangeError when a precondition is broken.
- */
-export const pageRangesOf = (chunk: Uint8Array, chunkOffset: number): Array<PageRange> => {
-  checkChunk(chunk, chunkOffset)
-  const bytes = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength)
-  const words = chunk.byteOffset % 4 === 0 ? new Uint32Array(chunk.buffer, chunk.byteOffset, chunk.byteLength >>> 2) : undefined
-  const ranges: Array<PageRange> = []
-  let start = -1
-  for (let at = 0; at < chunk.length; at += pageSize) {
-    if (zeroAt(bytes, words, at)) {
-      if (start !== -1) {
-        ranges.push({ offset: chunkOffset + start, length: at - start })
-        start = -1
-      }
-    } else if (start === -1) start = at
-  }
-  if (start !== -1) ranges.push({ offset: chunkOffset + start, length: chunk.length - start })
-  return ranges
-}
-
-// ---------------------------------------------------------------------------------------------
-// Describing chunks (offset, length, id, MD5) for the manifest
-
-export interface DescribedBlock {
-  readonly index: number
-  readonly offset: number
-  readonly length: number
-  readonly id: string
-  /** upper-case Base16 MD5 of the block */
-  readonly hash: string
-}
-
-export interface DescribedPageRange {
-  readonly offset: number
-  readonly length: number
-  readonly hash: string
-}
-
-/**
- * The blocks of a chunk that starts at block `firstIndex` (so at `firstIndex × 4 MiB` of the file):
- * 4 MiB each, the last one shorter if the chunk ends the file. A chunk may hold several blocks.
- */
-export const describeBlocks = (chunk: Uint8Array, chunkOffset: number, firstIndex: number): Array<DescribedBlock> => {
-  if (!Number.isInteger(firstIndex) || firstIndex < 0) throw new RangeError(`a block index is a whole number ≥ 0, got ${firstIndex}`)
-  if (chunkOffset !== firstIndex * blockSize) throw new RangeError(`block ${firstIndex} starts at ${firstIndex * blockSize}, not at ${chunkOffset}`)
-  const blocks: Array<DescribedBlock> = []
-  for (let at = 0, index = firstIndex; at < chunk.length; at += blockSize, index++) {
-    const end = Math.min(at + blockSize, chunk.length)
-    blocks.push({ index, offset: chunkOffset + at, length: end - at, id: blockId(index), hash: md5Hex(chunk.subarray(at, end)) })
-  }
-  return blocks
-}
-
-/** The page ranges of a chunk (see `pageRangesOf`) with the MD5 of each. */
-export const describePageRanges = (chunk: Uint8Array, chunkOffset: number): Array<DescribedPageRange> =>
-  pageRangesOf(chunk, chunkOffset).map(({ offset, length }) => {
-    const from = offset - chunkOffset
-    return { offset, length, hash: md5Hex(chunk.subarray(from, from + length)) }
-  })
 
 // ---------------------------------------------------------------------------------------------
 // Rule checks shared by the manifest checker, the copy-log reader and the executors

@@ -5,7 +5,7 @@ import { parentPort } from "node:worker_threads"
 import { register } from "tsx/esm/api"
 
 register()
-const { describeBlocks, describePageRanges } = await import("./blocks.ts")
+const { describeBlocks, describePageRanges } = await import("./chunks.ts")
 
 parentPort.on("message", (job) => {
   try {

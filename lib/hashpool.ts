@@ -35,57 +35,65 @@ interface Pending {
   readonly reject: (e: Error) => void
 }
 
-/** A pool of `size` workers (default: one per core), ended when the scope closes. */
+const startWorker = (): Promise<Worker> => {
+  const w = new Worker(new URL("./hash-worker.mjs", import.meta.url))
+  return new Promise<Worker>((resolve, reject) => {
+    w.once("message", () => resolve(w))
+    w.once("error", reject)
+  })
+}
+
+/**
+ * A pool of `size` workers (default: one per core), ended when the scope closes. The workers
+ * start with the first job, so a command that hashes nothing starts none.
+ */
 export const makeHashPool = (size: number = availableParallelism()) =>
   Effect.gen(function* () {
-    const workers = yield* Effect.acquireRelease(
-      Effect.promise(() =>
-        Promise.all(
-          Array.from({ length: Math.max(1, size) }, () => {
-            const w = new Worker(new URL("./hash-worker.mjs", import.meta.url))
-            return new Promise<Worker>((resolve, reject) => {
-              w.once("message", () => resolve(w))
-              w.once("error", reject)
+    const count = Math.max(1, size)
+    const pending = new Map<number, Pending>()
+    const load = Array.from({ length: count }, () => 0)
+    let nextId = 0
+    let started: Promise<Array<Worker>> | undefined
+    const workers = (): Promise<Array<Worker>> => {
+      started ??= Promise.all(Array.from({ length: count }, startWorker)).then((ws) => {
+        ws.forEach((w, i) => {
+          w.on("message", (m: { id: number; result?: HashResult; error?: string }) => {
+            const p = pending.get(m.id)
+            if (!p) return
+            pending.delete(m.id)
+            load[i]!--
+            if (m.error !== undefined) p.reject(new Error(m.error))
+            else p.resolve(m.result!)
+          })
+          w.on("error", (e) => {
+            for (const p of pending.values()) p.reject(e)
+            pending.clear()
+          })
+        })
+        return ws
+      })
+      return started
+    }
+    yield* Effect.addFinalizer(() => (started === undefined ? Effect.void : Effect.promise(() => started!.then((ws) => Promise.all(ws.map((w) => w.terminate()))))))
+    const describe = (job: HashJob): Effect.Effect<HashResult> =>
+      Effect.flatMap(Effect.promise(workers), (ws) =>
+        Effect.flatMap(Deferred.make<HashResult>(), (d) =>
+          Effect.suspend(() => {
+            // the least loaded worker; ties go to the lowest index
+            let best = 0
+            for (let i = 1; i < ws.length; i++) if (load[i]! < load[best]!) best = i
+            const id = nextId++
+            load[best]!++
+            pending.set(id, {
+              resolve: (r) => Effect.runSync(Deferred.succeed(d, r)),
+              reject: (e) => Effect.runSync(Deferred.die(d, e)),
             })
+            ws[best]!.postMessage({ id, ...job })
+            return Deferred.await(d)
           }),
         ),
-      ),
-      (ws) => Effect.promise(() => Promise.all(ws.map((w) => w.terminate()))),
-    )
-    const pending = new Map<number, Pending>()
-    const load = workers.map(() => 0)
-    let nextId = 0
-    workers.forEach((w, i) => {
-      w.on("message", (m: { id: number; result?: HashResult; error?: string }) => {
-        const p = pending.get(m.id)
-        if (!p) return
-        pending.delete(m.id)
-        load[i]!--
-        if (m.error !== undefined) p.reject(new Error(m.error))
-        else p.resolve(m.result!)
-      })
-      w.on("error", (e) => {
-        for (const p of pending.values()) p.reject(e)
-        pending.clear()
-      })
-    })
-    const describe = (job: HashJob): Effect.Effect<HashResult> =>
-      Effect.flatMap(Deferred.make<HashResult>(), (d) =>
-        Effect.suspend(() => {
-          // the least loaded worker; ties go to the lowest index, so a single job stream stays ordered per worker
-          let best = 0
-          for (let i = 1; i < workers.length; i++) if (load[i]! < load[best]!) best = i
-          const id = nextId++
-          load[best]!++
-          pending.set(id, {
-            resolve: (r) => Effect.runSync(Deferred.succeed(d, r)),
-            reject: (e) => Effect.runSync(Deferred.die(d, e)),
-          })
-          workers[best]!.postMessage({ id, ...job })
-          return Deferred.await(d)
-        }),
       )
-    return { describe, size: workers.length }
+    return { describe, size: count }
   })
 
 export const HashPoolLive = (size?: number) => Layer.scoped(HashPool, makeHashPool(size))
