@@ -26,3 +26,13 @@ test("every exit code a command declares is in the README's exit-code table", as
     for (const [code] of c.exitCodes ?? []) assert.match(readme, new RegExp(`^\\| ${code} \\|`, "m"), `exit code ${code} of waie ${c.path.join(" ")}`)
   }
 })
+
+test("every command's file is named after its path and aliases, so the launcher loads only that file", async () => {
+  const { commandFile } = await import("./commands.ts")
+  const { existsSync } = await import("node:fs")
+  for (const c of await loadCommands()) {
+    for (const words of [c.path, ...(c.aliases ?? [])]) {
+      assert.ok(existsSync(path.join(root, "scripts", commandFile(words))), `waie ${words.join(" ")} → scripts/${commandFile(words)}`)
+    }
+  }
+})
