@@ -383,3 +383,23 @@ export class SourceChanged extends Data.TaggedError("SourceChanged")<{
     return `${this.path}: the source changed since the session began (it was ${this.length} bytes, modified at ${new Date(this.mtimeMs).toISOString()}; now ${this.found}): a session cannot resume with a changed source`
   }
 }
+
+// ---------------------------------------------------------------- the copy engine (lib/copy*.ts)
+
+/**
+ * Resuming a copy found less in the partial file (`<target>`'s temporary name) than the journal
+ * says was made durable there: the drive lost data, or someone removed the file.
+ */
+export class PartialCopyLost extends Data.TaggedError("PartialCopyLost")<{
+  /** the partial file */
+  readonly path: string
+  /** the bytes the journal says are durable in it */
+  readonly durable: number
+  /** its length now; undefined when it is gone */
+  readonly foundLength?: number
+}> {
+  override get message(): string {
+    const found = this.foundLength === undefined ? "it is gone" : `it holds ${this.foundLength} bytes`
+    return `${this.path}: cannot resume the copy: the journal says ${this.durable} bytes of it were durable, but ${found}; abort the session and copy again`
+  }
+}
