@@ -1,0 +1,769 @@
+/**
+ * PrepImport: copy a dataset onto drives in sessions recorded by a journal, and leave on each
+ * drive a manifest the Import/Export service accepts (reference: 000_… "Preparing disk for import
+ * job", formats.md §5, §7). The record vocabulary is lib/journal.ts; this module is the order of
+ * operations that makes every state the journal can describe a state the drives are in:
+ *
+ * - nothing is written until every input is valid (dataset, driveset, sources, drives);
+ * - data is durable on the drive before the journal record that claims it;
+ * - a file is written under a temporary name and renamed when it is complete and durable;
+ * - manifests are rebuilt from the journal at the end of a session, so a resumed session gives
+ *   the same bytes as one that was never interrupted.
+ *
+ * Placement: first fit in dataset order (lib/placement.ts), over the drives of the session with
+ * the free space measured when the session started (recorded, so that a resume places the same
+ * way). Copy order is dataset order: small files go through a durable batch per drive, large
+ * ones through the streaming copy with checkpoints every 64 MiB.
+ */
+import * as FileSystem from "@effect/platform/FileSystem"
+import { Chunk, Data, Effect, Option, Redacted, Scope, Stream } from "effect"
+import { createHash } from "node:crypto"
+import * as path from "node:path"
+import { blockSize } from "./blocks.ts"
+import type { Io, Output } from "./cli.ts"
+import { copyFile, type CopyCheckpoint } from "./copy-file.ts"
+import { type CopiedFile, type DurableBatch, makeDurableBatch, type SmallFile } from "./copy-batch.ts"
+import { type Credential, fingerprintOf, saveCredential, sessionCredential } from "./credential.ts"
+import { readDatasetFile, validateDataset } from "./dataset.ts"
+import { type Drive, openDrive, type ProtectedPath, resolveDriveRoot, useFromRow } from "./drive.ts"
+import { FilePathAllocator, localPathOf, sideFilePath } from "./drive-paths.ts"
+import { type DrivesetRow, driveName, loadDriveset, readDrivesetFile } from "./driveset.ts"
+import { syncDirectory } from "./durable.ts"
+import { FileUnreadable, type FileUnwritable, InvalidInput, SourceChanged, UsageError } from "./errors.ts"
+import { readWhole, unwritable } from "./files.ts"
+import { md5Hex } from "./hash.ts"
+import {
+  applyEvent,
+  driveInfoXml,
+  type FileCopyRef,
+  type JournalEvent,
+  type JournalState,
+  type JournalWriter,
+  newJournalId,
+  openJournalWriter,
+  readJournalFile,
+  replayJournal,
+  writerName,
+} from "./journal.ts"
+import { manifestEventsForDrive } from "./manifest-build.ts"
+import { writeManifest } from "./manifest-writer.ts"
+import { checkSessionId } from "./names.ts"
+import type { MountMap, Platform } from "./paths.ts"
+import { driveCountWarning, Placer, placementItem } from "./placement.ts"
+import { listCopySessions, listDrives } from "./prep-list.ts"
+import { makeProgress } from "./progress.ts"
+import { checkSources, enumerateSources, type SourceFile } from "./sources.ts"
+
+export const waieVersion = "0.1.0"
+export const clientCreator = `${writerName} ${waieVersion}`
+export const manifestFileName = "DriveManifest.xml"
+export const manifestFilePath = `\\${manifestFileName}`
+/** Files up to this size go through a durable batch; larger ones are copied with checkpoints. */
+export const smallFileLimit = blockSize
+
+export interface Given {
+  readonly real: string
+  readonly shown: string
+}
+
+export interface PrepImportRequest {
+  readonly action: "session" | "resume" | "abort" | "list-drives" | "list-sessions"
+  readonly journal: Given
+  readonly sessionId?: string
+  readonly logDir?: Given
+  readonly credential?: Credential
+  readonly silent: boolean
+  readonly initialDriveSet?: Given
+  readonly additionalDriveSet?: Given
+  readonly dataSet?: Given
+  readonly mounts: MountMap
+  /** the --mount values as given, recorded with the session */
+  readonly mountTexts: ReadonlyArray<string>
+  readonly platform: Platform
+}
+
+/** The journal's state forbids what was asked (a reused id, an interrupted session, …). */
+export class SessionRefused extends Data.TaggedError("SessionRefused")<{ readonly journal: string; readonly reason: string }> {
+  override get message(): string {
+    return `${this.journal}: ${this.reason}`
+  }
+}
+
+/** The session stopped because some files fit on no drive; nothing is lost, it can continue. */
+export class DataDoesNotFit extends Data.TaggedError("DataDoesNotFit")<{
+  readonly journal: string
+  readonly sessionId: string
+  readonly files: number
+  readonly bytes: number
+  readonly examples: ReadonlyArray<string>
+}> {
+  override get message(): string {
+    const more = this.files > this.examples.length ? `\n  … and ${this.files - this.examples.length} more` : ""
+    return `${this.journal}: session ${this.sessionId} is interrupted: ${this.files} file${this.files === 1 ? "" : "s"} (${this.bytes} bytes) fit on no drive:\n${this.examples.map((e) => `  ${e}`).join("\n")}${more}\nadd drives with /AdditionalDriveSet:<driveset.csv> /id:${this.sessionId}, or abort the session with /AbortSession`
+  }
+}
+
+type Env = FileSystem.FileSystem | Scope.Scope
+
+// ---------------------------------------------------------------- small helpers
+
+const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? "" : "s"}`
+
+const driveInfoFile = (journal: string, driveId: string): string => path.join(path.dirname(journal), `${driveId}.xml`)
+
+const fileMd5 = (real: string): Effect.Effect<{ bytes: Uint8Array; hash: string }, FileUnreadable, FileSystem.FileSystem> =>
+  Effect.map(readWhole(real), (bytes) => ({ bytes, hash: md5Hex(bytes) }))
+
+/** Write a small file so that it is durable under its final name (temp, fsync, rename, dir fsync). */
+const writeDurably = (target: string, bytes: Uint8Array, mode: number): Effect.Effect<void, FileUnwritable, FileSystem.FileSystem> =>
+  Effect.gen(function* () {
+    const fs = yield* FileSystem.FileSystem
+    const fail = unwritable(target)
+    yield* fs.makeDirectory(path.dirname(target), { recursive: true }).pipe(Effect.mapError(fail))
+    const temp = path.join(path.dirname(target), `.${path.basename(target)}.waie-tmp`)
+    yield* Effect.scoped(
+      Effect.gen(function* () {
+        const f = yield* fs.open(temp, { flag: "w", mode }).pipe(Effect.mapError(fail))
+        yield* f.writeAll(bytes).pipe(Effect.mapError(fail))
+        yield* f.sync.pipe(Effect.mapError(fail))
+      }),
+    )
+    yield* fs.chmod(temp, mode).pipe(Effect.mapError(fail))
+    yield* fs.rename(temp, target).pipe(Effect.mapError(fail))
+    yield* syncDirectory(path.dirname(target))
+  })
+
+/** The recovery key kept in a drive's `<DriveId>.xml`, for drives of earlier sessions. */
+const keptKey = (journal: string, driveId: string): Effect.Effect<string, never, FileSystem.FileSystem> =>
+  readWhole(driveInfoFile(journal, driveId)).pipe(
+    Effect.map((b) => /<BitLockerKey>([^<]*)<\/BitLockerKey>/.exec(new TextDecoder().decode(b))?.[1] ?? ""),
+    Effect.orElseSucceed(() => ""),
+  )
+
+/** A pull cursor over a stream, for walking the journal beside the dataset. */
+const cursor = <A, E, R>(stream: Stream.Stream<A, E, R>) =>
+  Effect.gen(function* () {
+    const pull = yield* Stream.toPull(stream)
+    let buffer: Array<A> = []
+    let ended = false
+    const next: Effect.Effect<Option.Option<A>, E, R> = Effect.suspend(() => {
+      if (buffer.length > 0) return Effect.succeed(Option.some(buffer.shift()!))
+      if (ended) return Effect.succeed(Option.none())
+      return pull.pipe(
+        Effect.map((chunk) => {
+          buffer = Chunk.toArray(chunk)
+          return undefined
+        }),
+        Effect.catchAll((e) => (Option.isNone(e) ? Effect.sync(() => void (ended = true)) : Effect.fail(e.value))),
+        Effect.flatMap(() => next),
+      )
+    })
+    return next
+  })
+
+// ---------------------------------------------------------------- what a session copies
+
+interface SessionDrive {
+  readonly drive: Drive
+  /** the recovery key (for `<DriveId>.xml`) */
+  readonly key: string
+}
+
+interface SessionContext {
+  readonly req: PrepImportRequest
+  readonly out: Output
+  readonly io: Io
+  readonly journal: Given
+  readonly writer: JournalWriter
+  readonly sessionId: string
+  readonly credential: Credential
+  /** every drive of the journal, opened and locked */
+  readonly drives: ReadonlyArray<SessionDrive>
+  /** the drives of this session, in placement order */
+  readonly sessionDrives: ReadonlyArray<SessionDrive>
+  /** their free bytes when the session started (recorded; a resume places as the start did) */
+  readonly freeBytes: ReadonlyArray<number>
+  /** sessions whose blobs the manifests list once this one completes */
+  readonly manifestSessions: ReadonlyArray<string>
+  /** what the dataset selects (the pre-flight count), for the progress bar */
+  readonly totalFiles: number
+  readonly totalBytes: number
+}
+
+/** What the journal says of the files of one session (the resume plan); bounded but for `completed`. */
+interface SessionRecord {
+  readonly completed: Set<number>
+  /** progress of files started and not completed: durable offset and block/range counts */
+  readonly partial: Map<number, { upto: number; complete: boolean }>
+  readonly blobLists: Map<string, number>
+  recorded: number
+}
+
+const listKey = (f: SourceFile): string => `${f.metadataFile ?? ""}\u0000${f.propertiesFile ?? ""}`
+
+const readSessionRecord = (journal: Given, sessionId: string): Effect.Effect<SessionRecord, FileUnreadable | InvalidInput, FileSystem.FileSystem> =>
+  Effect.gen(function* () {
+    const rec: SessionRecord = { completed: new Set(), partial: new Map(), blobLists: new Map(), recorded: 0 }
+    const lengths = new Map<number, number>()
+    yield* Stream.runForEach(readJournalFile(journal.real, journal.shown), (e) =>
+      Effect.sync(() => {
+        if (e._tag === "TornTail" || !("sessionId" in e) || e.sessionId !== sessionId) return
+        switch (e._tag) {
+          case "BlobListDefined":
+            rec.blobLists.set(`${e.metadata?.source ?? ""}\u0000${e.properties?.source ?? ""}`, e.blobList)
+            break
+          case "FileStarted":
+            rec.recorded = Math.max(rec.recorded, e.file + 1)
+            if (!rec.completed.has(e.file)) {
+              lengths.set(e.file, e.length)
+              rec.partial.set(e.file, { upto: 0, complete: false })
+            }
+            break
+          case "FileSkipped":
+            rec.recorded = Math.max(rec.recorded, e.file + 1)
+            break
+          case "BlocksDurable": {
+            const p = rec.partial.get(e.file)
+            const length = lengths.get(e.file) ?? 0
+            if (p) p.upto = Math.min(length, (e.from + e.hashes.length) * blockSize)
+            break
+          }
+          case "RangesDurable": {
+            const p = rec.partial.get(e.file)
+            if (p) p.upto = e.upto
+            break
+          }
+          case "FilesCompleted":
+            for (const f of e.files) {
+              rec.completed.add(f)
+              rec.partial.delete(f)
+              lengths.delete(f)
+            }
+            break
+          default:
+            break
+        }
+      }),
+    )
+    return rec
+  })
+
+/** Copy a metadata/properties file to every drive of the session; the list's record follows. */
+const defineBlobList = (ctx: SessionContext, index: number, file: SourceFile): Effect.Effect<void, FileUnreadable | FileUnwritable, FileSystem.FileSystem> =>
+  Effect.gen(function* () {
+    const side = (source: string | undefined, kind: "metadata" | "properties") =>
+      Effect.gen(function* () {
+        if (source === undefined) return undefined
+        const { bytes, hash } = yield* fileMd5(source)
+        const filePath = sideFilePath(ctx.sessionId, kind, hash)
+        for (const d of ctx.sessionDrives) yield* writeDurably(localPathOf(d.drive.root, filePath, ctx.req.platform), bytes, 0o644)
+        return { source, path: filePath, hash } satisfies FileCopyRef
+      })
+    const metadata = yield* side(file.metadataFile, "metadata")
+    const properties = yield* side(file.propertiesFile, "properties")
+    yield* ctx.writer.append([{ _tag: "BlobListDefined", sessionId: ctx.sessionId, blobList: index, ...(metadata ? { metadata } : {}), ...(properties ? { properties } : {}) }], { sync: true })
+  })
+
+interface Pending extends SmallFile {
+  readonly index: number
+}
+
+/** The durable records of a copied file's chunks. */
+const durableRecords = (sessionId: string, index: number, kind: "block" | "page", added: CopyCheckpoint["added"], durable: number): JournalEvent => {
+  if (kind === "block") {
+    const blocks = added as ReadonlyArray<{ index: number; hash: string }>
+    const from = blocks.length > 0 ? blocks[0]!.index : Math.ceil(durable / blockSize)
+    return { _tag: "BlocksDurable", sessionId, file: index, from, hashes: blocks.map((b) => b.hash) }
+  }
+  const ranges = added as ReadonlyArray<{ offset: number; length: number; hash: string }>
+  return { _tag: "RangesDurable", sessionId, file: index, upto: durable, ranges: ranges.map((r) => ({ offset: r.offset, length: r.length, hash: r.hash })) }
+}
+
+/** The copy loop of a session: from the first file (or where a resume finds it) to the last. */
+const copySession = (ctx: SessionContext, rec: SessionRecord | undefined) =>
+  Effect.gen(function* () {
+    const { req, writer, sessionId } = ctx
+    const dataSet = req.dataSet!
+    const placer = new Placer(ctx.sessionDrives.map((d, i) => ({ id: d.drive.driveId, freeBytes: ctx.freeBytes[i]! })))
+    const allocator = new FilePathAllocator(sessionId)
+    const blobLists = new Map(rec?.blobLists ?? [])
+    const batches = new Map<string, DurableBatch<Pending, FileUnwritable, never>>()
+    const skipped: Array<string> = []
+    let skippedFiles = 0
+    let skippedBytes = 0
+    let copied = 0
+    let copiedBytes = 0
+    const progress = makeProgress(ctx.io, ctx.out, ctx.totalBytes, ctx.totalFiles)
+
+    const batchFor = (d: SessionDrive) =>
+      Effect.gen(function* () {
+        const have = batches.get(d.drive.driveId)
+        if (have) return have
+        const batch = yield* makeDurableBatch<Pending, FileUnwritable, never>({
+          root: d.drive.root,
+          onBatch: (files: ReadonlyArray<CopiedFile<Pending>>) =>
+            writer.append(
+              [
+                ...files.map((f) => durableRecords(sessionId, f.file.index, f.kind, f.descriptors, f.file.length)),
+                { _tag: "FilesCompleted", sessionId, files: files.map((f) => f.file.index) } satisfies JournalEvent,
+              ],
+              { sync: true },
+            ),
+        })
+        batches.set(d.drive.driveId, batch)
+        return batch
+      })
+
+    // the journal's records of this session, walked beside the dataset on a resume
+    const recorded = rec ? yield* cursor(readJournalFile(req.journal.real, req.journal.shown)) : undefined
+    const nextRecord = (index: number) =>
+      Effect.gen(function* () {
+        for (;;) {
+          const o = yield* recorded!
+          if (Option.isNone(o)) return undefined
+          const e = o.value
+          if (e._tag === "TornTail" || !("sessionId" in e) || e.sessionId !== sessionId) continue
+          if ((e._tag === "FileStarted" || e._tag === "FileSkipped") && e.file === index) return e
+        }
+      })
+
+    const enumeration = enumerateSources(dataSet.shown, readDatasetFile(dataSet.real, dataSet.shown, { mounts: req.mounts, platform: req.platform }).rows)
+    yield* Stream.runForEach(enumeration.files, (file) =>
+      Effect.gen(function* () {
+        const item = placementItem(file)
+        const placed = placer.place(item)
+        const filePath = placed === undefined ? undefined : allocator.allocate(file.blobPath)
+        const d = placed === undefined ? undefined : ctx.sessionDrives[placed]!
+        const kind = file.blobType === "PageBlob" ? ("page" as const) : ("block" as const)
+        let startAt = 0
+        if (rec && file.index < rec.recorded) {
+          const r = yield* nextRecord(file.index)
+          const same =
+            r !== undefined &&
+            r.source === file.sourcePath &&
+            r.length === file.length &&
+            (r._tag === "FileSkipped" ? placed === undefined : r.mtimeMs === file.mtimeMs && r.driveId === d?.drive.driveId && r.filePath === filePath)
+          if (!same) {
+            return yield* Effect.fail(
+              new SourceChanged({ path: file.sourcePath, length: r?.length ?? file.length, mtimeMs: r?._tag === "FileStarted" ? r.mtimeMs : file.mtimeMs, found: r === undefined ? "a file the session did not have" : r.source !== file.sourcePath ? `another file in its place in the dataset (${r.source})` : `${file.length} bytes, modified at ${new Date(file.mtimeMs).toISOString()}` }),
+            )
+          }
+          if (r!._tag === "FileSkipped") {
+            skippedFiles++
+            skippedBytes += file.length
+            if (skipped.length < 10) skipped.push(`${file.sourcePath} (${file.length} bytes)`)
+            return
+          }
+          if (rec.completed.has(file.index)) {
+            progress.add(file.length)
+            progress.fileDone()
+            return
+          }
+          startAt = rec.partial.get(file.index)?.upto ?? 0
+          progress.add(startAt)
+        } else {
+          if (placed === undefined) {
+            skippedFiles++
+            skippedBytes += file.length
+            if (skipped.length < 10) skipped.push(`${file.sourcePath} (${file.length} bytes)`)
+            yield* writer.append([{ _tag: "FileSkipped", sessionId, file: file.index, source: file.sourcePath, length: file.length, reason: "fits on no drive" }])
+            return
+          }
+          const key = listKey(file)
+          let list = blobLists.get(key)
+          if (list === undefined) {
+            list = blobLists.size
+            blobLists.set(key, list)
+            yield* defineBlobList(ctx, list, file)
+          }
+          yield* writer.append([
+            {
+              _tag: "FileStarted",
+              sessionId,
+              file: file.index,
+              driveId: d!.drive.driveId,
+              source: file.sourcePath,
+              length: file.length,
+              mtimeMs: file.mtimeMs,
+              blobPath: file.blobPath,
+              filePath: filePath!,
+              blobType: file.blobType,
+              disposition: file.disposition,
+              blobList: list,
+            },
+          ])
+        }
+        const target = localPathOf(d!.drive.root, filePath!, req.platform)
+        copied++
+        copiedBytes += file.length
+        if (file.length <= smallFileLimit && startAt === 0) {
+          const batch = yield* batchFor(d!)
+          yield* batch.add({ index: file.index, source: file.sourcePath, target, kind, length: file.length, mtimeMs: file.mtimeMs })
+          progress.add(file.length)
+          progress.fileDone()
+          return
+        }
+        // a large file: what is batched for its drive goes first, so completions stay in order
+        const batch = batches.get(d!.drive.driveId)
+        if (batch) yield* batch.flush
+        let reached = startAt
+        yield* copyFile({
+          source: file.sourcePath,
+          target,
+          kind,
+          length: file.length,
+          mtimeMs: file.mtimeMs,
+          startAt,
+          onProgress: (at) => {
+            progress.add(at - reached)
+            reached = at
+          },
+          onDurable: (c) => writer.append([durableRecords(sessionId, file.index, kind, c.added, c.durable)], { sync: true }),
+        })
+        yield* writer.append([{ _tag: "FilesCompleted", sessionId, files: [file.index] }], { sync: true })
+        progress.fileDone()
+      }),
+    )
+    for (const b of batches.values()) yield* b.flush
+    progress.finish()
+    const summary = enumeration.summary()
+    if (summary.issues.length > 0) return yield* Effect.fail(new InvalidInput({ format: "dataset", file: dataSet.shown, issues: summary.issues }))
+    for (const u of placer.usage()) {
+      ctx.out.event("driveUsage", { driveId: u.id, files: u.files, bytes: u.bytes, freeLeft: u.freeLeft }, `  ${u.id}: ${plural(u.files, "file")}, ${u.bytes} bytes, ${u.freeLeft} bytes left`)
+    }
+    return { copied, copiedBytes, skippedFiles, skippedBytes, skipped }
+  })
+
+// ---------------------------------------------------------------- ending a session
+
+const finishSession = (ctx: SessionContext) =>
+  Effect.gen(function* () {
+    const { writer, sessionId, journal } = ctx
+    for (const d of ctx.drives) {
+      const target = path.join(d.drive.root, manifestFileName)
+      const written = yield* writeManifest(
+        target,
+        manifestEventsForDrive({ journal: journal.real, driveId: d.drive.driveId, credential: ctx.credential, clientCreator, sessions: ctx.manifestSessions }),
+        target,
+      )
+      yield* writeDurably(driveInfoFile(journal.real, d.drive.driveId), new TextEncoder().encode(driveInfoXml(d.drive.driveId, d.key, manifestFilePath, written.hash) + "\n"), 0o600)
+      yield* writer.append([{ _tag: "DriveInfo", driveId: d.drive.driveId, manifestFile: manifestFilePath, manifestHash: written.hash }], { sync: true })
+      const driveList = `bit-locker-key=${d.key} drive-header-hash="" drive-id=${d.drive.driveId} manifest-file=${manifestFilePath} manifest-hash=${written.hash}`
+      ctx.out.event(
+        "drive",
+        { driveId: d.drive.driveId, drive: d.drive.drive, root: d.drive.root, manifestFile: manifestFilePath, manifestPath: target, manifestHash: written.hash, manifestBytes: written.bytes, driveInfoFile: driveInfoFile(journal.shown, d.drive.driveId) },
+        [
+          `drive ${d.drive.drive} (${d.drive.root})`,
+          `  DriveId       ${d.drive.driveId}`,
+          `  BitLockerKey  ${d.key === "" ? "(none recorded)" : d.key}`,
+          `  manifest      ${target} (${manifestFilePath})`,
+          `  ManifestHash  ${written.hash}`,
+          `  job file      ${driveInfoFile(journal.shown, d.drive.driveId)}`,
+          `  az import-export --drive-list ${driveList}`,
+        ].join("\n"),
+      )
+    }
+    yield* writer.append([{ _tag: "SessionCompleted", sessionId }], { sync: true })
+  })
+
+// ---------------------------------------------------------------- the commands
+
+const requireGiven = (v: Given | undefined, flag: string, why: string): Effect.Effect<Given, UsageError> =>
+  v === undefined ? Effect.fail(new UsageError({ command: "PrepImport", message: `${flag} is required ${why}` })) : Effect.succeed(v)
+
+const readState = (journal: Given): Effect.Effect<JournalState | undefined, FileUnreadable | InvalidInput, FileSystem.FileSystem> =>
+  Effect.gen(function* () {
+    const fs = yield* FileSystem.FileSystem
+    const exists = yield* fs.exists(journal.real).pipe(Effect.orElseSucceed(() => false))
+    if (!exists) return undefined
+    return yield* replayJournal(journal.real, journal.shown)
+  })
+
+const keyOf = (row: DrivesetRow): string => (row.key ? Redacted.value(row.key) : "")
+
+interface OpenPlan {
+  /** drives of the journal, reopened by their recorded root and DriveId */
+  readonly known: ReadonlyArray<{ readonly driveId: string; readonly root: string; readonly name: string }>
+  /** drives new to the journal, from a driveset */
+  readonly added: ReadonlyArray<DrivesetRow>
+}
+
+const openDrives = (req: PrepImportRequest, journalId: string, plan: OpenPlan, protectedPaths: ReadonlyArray<ProtectedPath>) =>
+  Effect.gen(function* () {
+    const known = yield* Effect.forEach(plan.known, (k) =>
+      Effect.gen(function* () {
+        const drive = yield* openDrive({ root: k.root, drive: k.name, journalId, journalPath: req.journal.real, protectedPaths, use: { kind: "known", driveId: k.driveId } })
+        return { drive, key: yield* keptKey(req.journal.real, k.driveId) }
+      }),
+    )
+    const added = yield* Effect.forEach(plan.added, (row) =>
+      Effect.gen(function* () {
+        if (row.encryption === "Encrypt") {
+          const { encryptionPlan } = yield* Effect.promise(() => import("./drive.ts"))
+          yield* encryptionPlan(row, req.platform)
+        }
+        const root = yield* resolveDriveRoot(row, req.mounts, req.platform)
+        const drive = yield* openDrive({ root, drive: driveName(row.drive), journalId, journalPath: req.journal.real, protectedPaths, use: useFromRow(row) })
+        return { drive, key: keyOf(row) }
+      }),
+    )
+    const all = [...known, ...added]
+    const seen = new Map<string, string>()
+    for (const d of all) {
+      const other = seen.get(d.drive.driveId)
+      if (other !== undefined) return yield* Effect.fail(new SessionRefused({ journal: req.journal.shown, reason: `drives ${other} and ${d.drive.drive} have the same DriveId ${d.drive.driveId} (the same drive twice, or devices that report one serial)` }))
+      seen.set(d.drive.driveId, d.drive.drive)
+    }
+    for (const d of all) for (const note of d.drive.notes) yield* Effect.logInfo(note)
+    return { known, added }
+  })
+
+const protectedPathsOf = (req: PrepImportRequest, sources: ReadonlyArray<string>): Array<ProtectedPath> => [
+  ...(req.logDir ? [{ kind: "log folder" as const, path: req.logDir.real }] : []),
+  ...sources.map((p) => ({ kind: "source" as const, path: p })),
+]
+
+/** The local paths the dataset's rows name (for the protected-path checks). */
+const datasetSources = (dataSet: Given, req: PrepImportRequest) =>
+  Effect.gen(function* () {
+    const paths: Array<string> = []
+    yield* Stream.runForEach(readDatasetFile(dataSet.real, dataSet.shown, { mounts: req.mounts, platform: req.platform }).rows, (row) =>
+      Effect.sync(() => {
+        if (paths.length < 10_000) paths.push(row.source.local)
+      }),
+    )
+    return paths
+  })
+
+/** Start a new session (the first of a journal, or a later one). */
+const newSession = (req: PrepImportRequest, out: Output, io: Io) =>
+  Effect.gen(function* () {
+    const fs = yield* FileSystem.FileSystem
+    const journal = req.journal
+    if (req.sessionId === undefined) return yield* Effect.fail(new UsageError({ command: "PrepImport", message: "/id:<SessionId> is required" }))
+    const idProblem = checkSessionId(req.sessionId)
+    if (idProblem) return yield* Effect.fail(new UsageError({ command: "PrepImport", message: `/id: expected ${idProblem.expected}, found ${idProblem.found}` }))
+    const sessionId = req.sessionId
+    const dataSet = yield* requireGiven(req.dataSet, "/DataSet:<dataset.csv>", "to start a copy session")
+    const recorded = yield* readState(journal)
+    // a journal whose first session never got going (a crash right after it was created) is continued as new
+    const state = recorded
+    const first = !recorded || recorded.sessions.length === 0
+    if (recorded && !first) {
+      const state = recorded
+      const latest = state.sessions[state.sessions.length - 1]
+      if (latest && !latest.completed) {
+        return yield* Effect.fail(new SessionRefused({ journal: journal.shown, reason: `session ${latest.sessionId} was interrupted: resume it (/id:${latest.sessionId} /ResumeSession) or abort it (/id:${latest.sessionId} /AbortSession) before starting another` }))
+      }
+      if (state.sessions.some((s) => s.sessionId === sessionId)) return yield* Effect.fail(new SessionRefused({ journal: journal.shown, reason: `session id ${sessionId} is already used in this journal; a new session needs a new /id` }))
+      if (req.initialDriveSet) return yield* Effect.fail(new SessionRefused({ journal: journal.shown, reason: "/InitialDriveSet is for the first session of a journal; later sessions use its drives (add drives with /AdditionalDriveSet)" }))
+      if (req.logDir && state.logDirectory !== undefined && path.resolve(req.logDir.real) !== state.logDirectory) {
+        return yield* Effect.fail(new SessionRefused({ journal: journal.shown, reason: `the log directory of this journal is ${state.logDirectory}; it can be given only once (found ${req.logDir.shown})` }))
+      }
+    } else {
+      yield* requireGiven(req.initialDriveSet, "/InitialDriveSet:<driveset.csv>", "for the first session of a journal")
+      if (req.credential === undefined && !recorded) return yield* Effect.fail(new UsageError({ command: "PrepImport", message: "/sk:<StorageAccountKey> or /csas:<ContainerSas> is required for the first session of a journal" }))
+    }
+    const credential = yield* sessionCredential(journal.real, req.credential, state?.credential)
+    // every input is checked before anything is written
+    yield* validateDataset(readDatasetFile(dataSet.real, dataSet.shown, { mounts: req.mounts, platform: req.platform }))
+    const driveSetGiven = req.initialDriveSet ?? req.additionalDriveSet
+    const newRows = driveSetGiven ? (yield* loadDriveset(readDrivesetFile(driveSetGiven.real, driveSetGiven.shown))).rows : []
+    const summary = yield* checkSources(dataSet.shown, readDatasetFile(dataSet.real, dataSet.shown, { mounts: req.mounts, platform: req.platform }).rows)
+    const warning = driveCountWarning((state?.drives.size ?? 0) + newRows.length)
+    if (warning) out.note(warning)
+    const journalId = state?.journalId ?? newJournalId()
+    const sources = yield* datasetSources(dataSet, req)
+    const opened = yield* openDrives(req, journalId, { known: [...(state?.drives.values() ?? [])].map((d) => ({ driveId: d.driveId, root: d.root, name: d.name })), added: newRows }, protectedPathsOf(req, sources))
+    const drives = [...opened.known, ...opened.added]
+    if (drives.length === 0) return yield* Effect.fail(new SessionRefused({ journal: journal.shown, reason: "there is no drive to copy to" }))
+
+    // the journal: created for a first session, else continued after its last intact record
+    const logDir = state?.logDirectory ?? path.resolve(req.logDir?.real ?? process.cwd())
+    if (!state) yield* fs.makeDirectory(path.dirname(journal.real), { recursive: true }).pipe(Effect.mapError(unwritable(journal.shown)))
+    const writer = yield* openJournalWriter(journal.real, state?.end ?? 0, journal.shown)
+    if (!state) {
+      yield* saveCredential(journal.real, credential)
+      yield* writer.append(
+        [
+          { _tag: "JournalCreated", journalId, writer: clientCreator },
+          { _tag: "LogDirectory", path: logDir },
+          { _tag: "Credential", kind: credential.kind, fingerprint: fingerprintOf(credential) },
+        ],
+        { sync: true },
+      )
+    }
+    const dataSetHash = md5Hex(yield* readWhole(dataSet.real, dataSet.shown))
+    const sessionEvents: Array<JournalEvent> = [{ _tag: "SessionStarted", sessionId, dataSet: path.resolve(dataSet.real), dataSetHash, mounts: [...req.mountTexts] }]
+    const freeBytes: Array<number> = []
+    for (const d of drives) {
+      const free = yield* d.drive.freeBytes()
+      freeBytes.push(free)
+      const row = opened.added.find((a) => a.drive === d.drive)
+      const rowOf = row ? newRows[opened.added.indexOf(row)] : undefined
+      sessionEvents.push({
+        _tag: "DriveAdded",
+        sessionId,
+        driveId: d.drive.driveId,
+        root: d.drive.root,
+        name: d.drive.drive,
+        format: d.drive.formatted,
+        encryption: rowOf?.encryption ?? state?.drives.get(d.drive.driveId)?.encryption ?? "AlreadyEncrypted",
+        identity: d.drive.identity,
+        freeBytes: free,
+      })
+    }
+    yield* writer.append(sessionEvents, { sync: true })
+    for (const d of opened.added) {
+      yield* writeDurably(driveInfoFile(journal.real, d.drive.driveId), new TextEncoder().encode(driveInfoXml(d.drive.driveId, d.key, manifestFilePath, "") + "\n"), 0o600)
+    }
+    out.note(`session ${sessionId}: ${plural(summary.files, "file")}, ${summary.bytes} bytes, onto ${plural(drives.length, "drive")}`)
+    const ctx: SessionContext = {
+      req,
+      out,
+      journal,
+      writer,
+      sessionId,
+      credential,
+      drives,
+      sessionDrives: drives,
+      freeBytes,
+      manifestSessions: [...(state?.sessions.filter((s) => s.completed).map((s) => s.sessionId) ?? []), sessionId],
+      io,
+      totalFiles: summary.files,
+      totalBytes: summary.bytes,
+    }
+    return yield* runCopyAndFinish(ctx, undefined)
+  })
+
+const runCopyAndFinish = (ctx: SessionContext, rec: SessionRecord | undefined) =>
+  Effect.gen(function* () {
+    const result = yield* copySession(ctx, rec)
+    if (result.skippedFiles > 0) {
+      return yield* Effect.fail(new DataDoesNotFit({ journal: ctx.journal.shown, sessionId: ctx.sessionId, files: result.skippedFiles, bytes: result.skippedBytes, examples: result.skipped }))
+    }
+    yield* finishSession(ctx)
+    ctx.out.event("session", { sessionId: ctx.sessionId, status: "completed", files: result.copied, bytes: result.copiedBytes }, `session ${ctx.sessionId} completed: ${plural(result.copied, "file")} copied (${result.copiedBytes} bytes) in this run`)
+    return 0
+  })
+
+/** The latest session, which must be interrupted and named by /id. */
+const interruptedSession = (req: PrepImportRequest, state: JournalState | undefined, what: string) =>
+  Effect.gen(function* () {
+    if (!state) return yield* Effect.fail(new SessionRefused({ journal: req.journal.shown, reason: `there is no journal here to ${what}` }))
+    const latest = state.sessions[state.sessions.length - 1]
+    if (!latest || latest.completed) return yield* Effect.fail(new SessionRefused({ journal: req.journal.shown, reason: `there is no interrupted session to ${what}: ${latest ? `the latest, ${latest.sessionId}, completed` : "no session was started"}` }))
+    if (req.sessionId !== undefined && req.sessionId !== latest.sessionId) return yield* Effect.fail(new SessionRefused({ journal: req.journal.shown, reason: `only the latest session, ${latest.sessionId}, can be ${what === "resume" ? "resumed" : "aborted"} (found /id:${req.sessionId})` }))
+    return latest
+  })
+
+const resumeSession = (req: PrepImportRequest, out: Output, io: Io) =>
+  Effect.gen(function* () {
+    const state = yield* readState(req.journal)
+    const latest = yield* interruptedSession(req, state, "resume")
+    const credential = yield* sessionCredential(req.journal.real, req.credential, state!.credential)
+    const dataSet: Given = { real: latest.dataSet, shown: latest.dataSet }
+    const recordedHash = md5Hex(yield* readWhole(dataSet.real, dataSet.shown))
+    if (recordedHash !== latest.dataSetHash) return yield* Effect.fail(new SessionRefused({ journal: req.journal.shown, reason: `the data set ${latest.dataSet} changed since session ${latest.sessionId} began; a session resumes with the same data set` }))
+    const mounts = req.mountTexts.length > 0 ? req.mounts : req.mounts
+    const r: PrepImportRequest = { ...req, dataSet, mounts, sessionId: latest.sessionId }
+    yield* validateDataset(readDatasetFile(dataSet.real, dataSet.shown, { mounts: r.mounts, platform: r.platform }))
+    const summary = yield* checkSources(dataSet.shown, readDatasetFile(dataSet.real, dataSet.shown, { mounts: r.mounts, platform: r.platform }).rows)
+    const sources = yield* datasetSources(dataSet, r)
+    const opened = yield* openDrives(r, state!.journalId, { known: [...state!.drives.values()].map((d) => ({ driveId: d.driveId, root: d.root, name: d.name })), added: [] }, protectedPathsOf(r, sources))
+    const rec = yield* readSessionRecord(req.journal, latest.sessionId)
+    const writer = yield* openJournalWriter(req.journal.real, state!.end, req.journal.shown)
+    if (state!.tornTail) out.note(`${req.journal.shown}: its last record was torn (line ${state!.tornTail.line}); it was cut off`)
+    const sessionDrives = latest.drives.map((id) => opened.known.find((k) => k.drive.driveId === id)!).filter((d) => d !== undefined)
+    out.note(`resuming session ${latest.sessionId}: ${plural(rec.completed.size, "file")} already copied`)
+    const ctx: SessionContext = {
+      req: r,
+      out,
+      journal: req.journal,
+      writer,
+      sessionId: latest.sessionId,
+      credential,
+      drives: opened.known,
+      sessionDrives,
+      freeBytes: sessionDrives.map((d) => latest.freeBytes.get(d.drive.driveId) ?? 0),
+      manifestSessions: [...state!.sessions.filter((s) => s.completed).map((s) => s.sessionId), latest.sessionId],
+      io,
+      totalFiles: summary.files,
+      totalBytes: summary.bytes,
+    }
+    return yield* runCopyAndFinish(ctx, rec)
+  })
+
+/** Roll the latest interrupted session back: its files off the drives, the journal cut where it began. */
+const abortSession = (req: PrepImportRequest, out: Output) =>
+  Effect.gen(function* () {
+    const fs = yield* FileSystem.FileSystem
+    const state = yield* readState(req.journal)
+    const latest = yield* interruptedSession(req, state, "abort")
+    const first = state!.sessions.length === 1
+    const opened = yield* openDrives(req, state!.journalId, { known: [...state!.drives.values()].map((d) => ({ driveId: d.driveId, root: d.root, name: d.name })), added: [] }, [])
+    // the state before the session: replay the journal up to the session's first record
+    let before: JournalState | undefined
+    yield* Stream.runForEach(readJournalFile(req.journal.real, req.journal.shown), (e) =>
+      Effect.sync(() => {
+        if (e._tag !== "TornTail" && e.offset < latest.offset) before = applyEvent(before, e)
+      }),
+    )
+    for (const d of opened.known) {
+      yield* fs.remove(path.join(d.drive.root, latest.sessionId), { recursive: true }).pipe(Effect.catchAll(() => Effect.void))
+      const addedBySession = before?.drives.get(d.drive.driveId) === undefined
+      if (addedBySession) {
+        yield* fs.remove(path.join(d.drive.root, manifestFileName)).pipe(Effect.catchAll(() => Effect.void))
+        yield* fs.remove(path.join(d.drive.root, "waie-drive.json")).pipe(Effect.catchAll(() => Effect.void))
+        yield* fs.remove(driveInfoFile(req.journal.real, d.drive.driveId)).pipe(Effect.catchAll(() => Effect.void))
+      }
+      yield* syncDirectory(d.drive.root)
+    }
+    if (first) {
+      yield* fs.remove(req.journal.real).pipe(Effect.mapError(unwritable(req.journal.shown)))
+      yield* fs.remove(`${req.journal.real}.credential`).pipe(Effect.catchAll(() => Effect.void))
+    } else {
+      yield* fs.truncate(req.journal.real, latest.offset).pipe(Effect.mapError(unwritable(req.journal.shown)))
+      // manifests as the completed sessions left them (a crash may have rewritten some)
+      const credential = yield* sessionCredential(req.journal.real, undefined, state!.credential)
+      for (const d of opened.known) {
+        if (before?.drives.get(d.drive.driveId) === undefined) continue
+        const target = path.join(d.drive.root, manifestFileName)
+        const written = yield* writeManifest(
+          target,
+          manifestEventsForDrive({ journal: req.journal.real, driveId: d.drive.driveId, credential, clientCreator, sessions: before!.sessions.map((s) => s.sessionId) }),
+          target,
+        )
+        yield* writeDurably(driveInfoFile(req.journal.real, d.drive.driveId), new TextEncoder().encode(driveInfoXml(d.drive.driveId, d.key, manifestFilePath, written.hash) + "\n"), 0o600)
+      }
+    }
+    out.event("aborted", { sessionId: latest.sessionId, journal: req.journal.shown, journalRemoved: first }, `session ${latest.sessionId} aborted: its files are off the drives and ${first ? "the journal, its first session gone, was removed" : "the journal is as it was before the session"}`)
+    return 0
+  })
+
+export const prepImport = (req: PrepImportRequest, out: Output, io: Io) =>
+  Effect.scoped(
+    Effect.gen(function* () {
+      switch (req.action) {
+        case "list-drives":
+        case "list-sessions": {
+          const state = yield* readState(req.journal)
+          if (!state) return yield* Effect.fail(new FileUnreadable({ path: req.journal.shown, code: "ENOENT", reason: "no such file" }))
+          if (req.action === "list-drives") listDrives(state, req.journal.shown, out)
+          else listCopySessions(state, req.journal.shown, out)
+          return 0
+        }
+        case "abort":
+          return yield* abortSession(req, out)
+        case "resume":
+          return yield* resumeSession(req, out, io)
+        case "session":
+          if (req.additionalDriveSet && !req.dataSet) {
+            return yield* Effect.fail(new UsageError({ command: "PrepImport", message: "/AdditionalDriveSet without /DataSet (adding drives to an interrupted session) is not supported yet: abort the session, or start a new session with /DataSet and /AdditionalDriveSet" }))
+          }
+          return yield* newSession(req, out, io)
+      }
+    }),
+  )
+
+export type PrepImportEnv = Env
