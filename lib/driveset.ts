@@ -192,7 +192,10 @@ class DrivesetChecker extends CsvTable<Column, TableHeader<Column>, DrivesetRow>
     const keyRaw = cell("key") ?? ""
     const keyGiven = !isAbsent(keyRaw)
     let key: Redacted.Redacted<string> | undefined
-    if (format === "Format" && encryption === "AlreadyEncrypted") {
+    // waie extension: a drive given as a folder is erased file by file, which keeps the volume's
+    // encryption, so Format goes with AlreadyEncrypted there; a letter keeps the original rule
+    const folderDrive = drive?.kind === "path"
+    if (format === "Format" && encryption === "AlreadyEncrypted" && !folderDrive) {
       issue("encryption", "Encrypt when FormatOption is Format (formatting removes the drive's encryption)", "AlreadyEncrypted (When Format is specified, Encrypt must also be specified)")
     } else if (encryption === "Encrypt" && keyGiven) {
       issue("key", "nothing when Encryption is Encrypt (a new key is made)", `a key (BitLocker Key should not be specified)`)

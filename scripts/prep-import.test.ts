@@ -281,3 +281,23 @@ test("data larger than one drive is spread over several (tmpfs drives of 8 MiB a
     rmSync(w.dir, { recursive: true, force: true })
   }
 })
+
+test("Format on a folder drive erases what was in it (SilentMode), and the copy goes on", () => {
+  const w = world()
+  try {
+    const g = path.join(w.dir, "g")
+    mkdirSync(path.join(g, "old stuff"), { recursive: true })
+    writeFileSync(path.join(g, "old stuff", "x.txt"), "old")
+    const drives = path.join(w.dir, "format.csv")
+    writeFileSync(drives, `DriveLetter,FormatOption,SilentOrPromptOnFormat,Encryption,ExistingBitLockerKey\n${g},Format,SilentMode,AlreadyEncrypted,${bitlocker}\n`)
+    const notEmpty = w.run(firstSession(w, driveset(w, "keep.csv", [g])))
+    assert.equal(notEmpty.status, 1, "a drive with files on it is refused without Format")
+    assert.match(notEmpty.stderr, /not empty/)
+    const r = w.run(firstSession(w, drives))
+    assert.equal(r.status, 0, r.stderr)
+    assert.equal(existsSync(path.join(g, "old stuff")), false)
+    assert.equal(checkDrive(g, sourceMap(w)), 5)
+  } finally {
+    rmSync(w.dir, { recursive: true, force: true })
+  }
+})
