@@ -59,9 +59,11 @@ export const saveCredential = (journal: string, c: Credential): Effect.Effect<vo
     yield* fs.rename(temp, file).pipe(Effect.mapError(unwritable(file)))
   })
 
-export const loadCredential = (journal: string): Effect.Effect<Credential, CredentialFileMissing | FileUnreadable, FileSystem.FileSystem> =>
+export const loadCredential = (journal: string): Effect.Effect<Credential, CredentialFileMissing | FileUnreadable, FileSystem.FileSystem> => loadCredentialFile(credentialFile(journal))
+
+/** A credential file (`StorageAccountKey: …` or `ContainerSas: …`, one line). */
+export const loadCredentialFile = (file: string): Effect.Effect<Credential, CredentialFileMissing | FileUnreadable, FileSystem.FileSystem> =>
   Effect.gen(function* () {
-    const file = credentialFile(journal)
     const bytes = yield* readWhole(file).pipe(Effect.mapError(() => new CredentialFileMissing({ path: file })))
     const m = /^(StorageAccountKey|ContainerSas): (.+)\n?$/.exec(new TextDecoder().decode(bytes))
     if (!m) return yield* Effect.fail(new CredentialFileMissing({ path: file }))
