@@ -183,6 +183,8 @@ interface SessionContext {
   readonly sessionDrives: ReadonlyArray<SessionDrive>
   /** their free bytes when the session started (recorded; a resume places as the start did) */
   readonly freeBytes: ReadonlyArray<number>
+  /** how many of them each phase added (the first phase, then each /AdditionalDriveSet) */
+  readonly phaseSizes: ReadonlyArray<number>
   /** sessions whose blobs the manifests list once this one completes */
   readonly manifestSessions: ReadonlyArray<string>
   /** what the dataset selects (the pre-flight count), for the progress bar */
@@ -196,31 +198,56 @@ interface SessionRecord {
   /** progress of files started and not completed: durable offset and block/range counts */
   readonly partial: Map<number, { upto: number; complete: boolean }>
   readonly blobLists: Map<string, number>
-  recorded: number
+  /** per phase (the first, then one per /AdditionalDriveSet): drives added, and 1 + the last file number recorded */
+  readonly phaseSizes: Array<number>
+  readonly recordedByPhase: Array<number>
+}
+
+/**
+ * The phase a session record belongs to: a session's drives are added in groups of DriveAdded
+ * records — the first when it starts, one more each time /AdditionalDriveSet continues it — and
+ * each group opens a phase that places the files the earlier phases could not.
+ */
+class PhaseTracker {
+  phase = -1
+  private lastWasDrive = false
+  see(e: { readonly _tag: string }): number {
+    if (e._tag === "DriveAdded") {
+      if (!this.lastWasDrive) this.phase++
+      this.lastWasDrive = true
+    } else this.lastWasDrive = false
+    return this.phase
+  }
 }
 
 const listKey = (f: SourceFile): string => `${f.metadataFile ?? ""}\u0000${f.propertiesFile ?? ""}`
 
 const readSessionRecord = (journal: Given, sessionId: string): Effect.Effect<SessionRecord, FileUnreadable | InvalidInput, FileSystem.FileSystem> =>
   Effect.gen(function* () {
-    const rec: SessionRecord = { completed: new Set(), partial: new Map(), blobLists: new Map(), recorded: 0 }
+    const rec: SessionRecord = { completed: new Set(), partial: new Map(), blobLists: new Map(), phaseSizes: [], recordedByPhase: [] }
     const lengths = new Map<number, number>()
+    const phases = new PhaseTracker()
     yield* Stream.runForEach(readJournalFile(journal.real, journal.shown), (e) =>
       Effect.sync(() => {
         if (e._tag === "TornTail" || !("sessionId" in e) || e.sessionId !== sessionId) return
+        const phase = phases.see(e)
         switch (e._tag) {
+          case "DriveAdded":
+            rec.phaseSizes[phase] = (rec.phaseSizes[phase] ?? 0) + 1
+            rec.recordedByPhase[phase] ??= 0
+            break
           case "BlobListDefined":
             rec.blobLists.set(`${e.metadata?.source ?? ""}\u0000${e.properties?.source ?? ""}`, e.blobList)
             break
           case "FileStarted":
-            rec.recorded = Math.max(rec.recorded, e.file + 1)
+            rec.recordedByPhase[phase] = Math.max(rec.recordedByPhase[phase] ?? 0, e.file + 1)
             if (!rec.completed.has(e.file)) {
               lengths.set(e.file, e.length)
               rec.partial.set(e.file, { upto: 0, complete: false })
             }
             break
           case "FileSkipped":
-            rec.recorded = Math.max(rec.recorded, e.file + 1)
+            rec.recordedByPhase[phase] = Math.max(rec.recordedByPhase[phase] ?? 0, e.file + 1)
             break
           case "BlocksDurable": {
             const p = rec.partial.get(e.file)
@@ -284,7 +311,8 @@ const copySession = (ctx: SessionContext, rec: SessionRecord | undefined) =>
   Effect.gen(function* () {
     const { req, writer, sessionId } = ctx
     const dataSet = req.dataSet!
-    const placer = new Placer(ctx.sessionDrives.map((d, i) => ({ id: d.drive.driveId, freeBytes: ctx.freeBytes[i]! })))
+    // the first phase's drives; each later phase adds its own (see below)
+    const placer = new Placer(ctx.sessionDrives.slice(0, ctx.phaseSizes[0] ?? ctx.sessionDrives.length).map((d, i) => ({ id: d.drive.driveId, freeBytes: ctx.freeBytes[i]! })))
     const allocator = new FilePathAllocator(sessionId)
     const blobLists = new Map(rec?.blobLists ?? [])
     const batches = new Map<string, DurableBatch<Pending, FileUnwritable, never>>()
@@ -314,85 +342,120 @@ const copySession = (ctx: SessionContext, rec: SessionRecord | undefined) =>
         return batch
       })
 
-    // the journal's records of this session, walked beside the dataset on a resume
-    const recorded = rec ? yield* cursor(readJournalFile(req.journal.real, req.journal.shown)) : undefined
-    const nextRecord = (index: number) =>
+    // the journal's file records of this session, with their phase, walked beside the dataset on a resume
+    const records = rec ? yield* cursor(readJournalFile(req.journal.real, req.journal.shown)) : undefined
+    const tracker = new PhaseTracker()
+    let peeked: { readonly phase: number; readonly e: Extract<JournalEvent, { _tag: "FileStarted" | "FileSkipped" }> } | undefined
+    const peek = Effect.gen(function* () {
+      while (peeked === undefined) {
+        const o = yield* records!
+        if (Option.isNone(o)) return undefined
+        const e = o.value
+        if (e._tag === "TornTail" || !("sessionId" in e) || e.sessionId !== sessionId) continue
+        const phase = tracker.see(e)
+        if (e._tag === "FileStarted" || e._tag === "FileSkipped") peeked = { phase, e }
+      }
+      return peeked
+    })
+    /** the record of file `index` in `phase`, or undefined when the phase has none for it */
+    const recordOf = (phase: number, index: number) =>
       Effect.gen(function* () {
         for (;;) {
-          const o = yield* recorded!
-          if (Option.isNone(o)) return undefined
-          const e = o.value
-          if (e._tag === "TornTail" || !("sessionId" in e) || e.sessionId !== sessionId) continue
-          if ((e._tag === "FileStarted" || e._tag === "FileSkipped") && e.file === index) return e
+          const p = yield* peek
+          if (p === undefined || p.phase > phase || (p.phase === phase && p.e.file > index)) return undefined
+          peeked = undefined
+          if (p.phase === phase && p.e.file === index) return p.e
         }
       })
 
-    const enumeration = enumerateSources(dataSet.shown, readDatasetFile(dataSet.real, dataSet.shown, { mounts: req.mounts, platform: req.platform }).rows)
-    yield* Stream.runForEach(enumeration.files, (file) =>
-      Effect.gen(function* () {
-        const item = placementItem(file)
-        const placed = placer.place(item)
-        const filePath = placed === undefined ? undefined : allocator.allocate(file.blobPath)
-        const d = placed === undefined ? undefined : ctx.sessionDrives[placed]!
-        const kind = file.blobType === "PageBlob" ? ("page" as const) : ("block" as const)
-        let startAt = 0
-        if (rec && file.index < rec.recorded) {
-          const r = yield* nextRecord(file.index)
-          const same =
-            r !== undefined &&
-            r.source === file.sourcePath &&
-            r.length === file.length &&
-            (r._tag === "FileSkipped" ? placed === undefined : r.mtimeMs === file.mtimeMs && r.driveId === d?.drive.driveId && r.filePath === filePath)
-          if (!same) {
-            return yield* Effect.fail(
-              new SourceChanged({ path: file.sourcePath, length: r?.length ?? file.length, mtimeMs: r?._tag === "FileStarted" ? r.mtimeMs : file.mtimeMs, found: r === undefined ? "a file the session did not have" : r.source !== file.sourcePath ? `another file in its place in the dataset (${r.source})` : `${file.length} bytes, modified at ${new Date(file.mtimeMs).toISOString()}` }),
-            )
+    /** files that fit on no drive yet: number → length (held for the later phases) */
+    const skippedNow = new Map<number, number>()
+    const skip = (file: SourceFile) => {
+      skippedNow.set(file.index, file.length)
+      if (skipped.length < 10) skipped.push(`${file.sourcePath} (${file.length} bytes)`)
+    }
+    const phaseCount = Math.max(ctx.phaseSizes.length, 1)
+    let drivesSoFar = ctx.phaseSizes[0] ?? ctx.sessionDrives.length
+    for (let phase = 0; phase < phaseCount; phase++) {
+      if (phase > 0) {
+        const size = ctx.phaseSizes[phase]!
+        placer.addDrives(ctx.sessionDrives.slice(drivesSoFar, drivesSoFar + size).map((d, i) => ({ id: d.drive.driveId, freeBytes: ctx.freeBytes[drivesSoFar + i]! })))
+        drivesSoFar += size
+        skipped.length = 0
+      }
+      const boundary = rec?.recordedByPhase[phase] ?? 0
+      const enumeration = enumerateSources(dataSet.shown, readDatasetFile(dataSet.real, dataSet.shown, { mounts: req.mounts, platform: req.platform }).rows, { checkReadable: false })
+      yield* Stream.runForEach(enumeration.files, (file) =>
+        Effect.gen(function* () {
+          // a later phase places only what the earlier ones could not
+          if (phase > 0 && !skippedNow.has(file.index)) return
+          const item = placementItem(file)
+          const placed = placer.place(item)
+          const filePath = placed === undefined ? undefined : allocator.allocate(file.blobPath)
+          const d = placed === undefined ? undefined : ctx.sessionDrives[placed]!
+          const kind = file.blobType === "PageBlob" ? ("page" as const) : ("block" as const)
+          let startAt = 0
+          if (file.index < boundary) {
+            const r = yield* recordOf(phase, file.index)
+            // a later phase records nothing for a file that still fits nowhere
+            const stillSkipped = r === undefined && phase > 0 && placed === undefined
+            const same =
+              stillSkipped ||
+              (r !== undefined &&
+                r.source === file.sourcePath &&
+                r.length === file.length &&
+                (r._tag === "FileSkipped" ? placed === undefined : r.mtimeMs === file.mtimeMs && r.driveId === d?.drive.driveId && r.filePath === filePath))
+            if (!same) {
+              return yield* Effect.fail(
+                new SourceChanged({ path: file.sourcePath, length: r?.length ?? file.length, mtimeMs: r?._tag === "FileStarted" ? r.mtimeMs : file.mtimeMs, found: r === undefined ? "a file the session did not have" : r.source !== file.sourcePath ? `another file in its place in the dataset (${r.source})` : `${file.length} bytes, modified at ${new Date(file.mtimeMs).toISOString()}` }),
+              )
+            }
+            if (stillSkipped || r!._tag === "FileSkipped") {
+              if (phase === 0) skip(file)
+              else if (skipped.length < 10) skipped.push(`${file.sourcePath} (${file.length} bytes)`)
+              return
+            }
+            skippedNow.delete(file.index)
+            if (rec!.completed.has(file.index)) {
+              progress.add(file.length)
+              progress.fileDone()
+              return
+            }
+            startAt = rec!.partial.get(file.index)?.upto ?? 0
+            progress.add(startAt)
+          } else {
+            if (placed === undefined) {
+              if (phase === 0) {
+                skip(file)
+                yield* writer.append([{ _tag: "FileSkipped", sessionId, file: file.index, source: file.sourcePath, length: file.length, reason: "fits on no drive" }])
+              } else if (skipped.length < 10) skipped.push(`${file.sourcePath} (${file.length} bytes)`)
+              return
+            }
+            skippedNow.delete(file.index)
+            const key = listKey(file)
+            let list = blobLists.get(key)
+            if (list === undefined) {
+              list = blobLists.size
+              blobLists.set(key, list)
+              yield* defineBlobList(ctx, list, file)
+            }
+            yield* writer.append([
+              {
+                _tag: "FileStarted",
+                sessionId,
+                file: file.index,
+                driveId: d!.drive.driveId,
+                source: file.sourcePath,
+                length: file.length,
+                mtimeMs: file.mtimeMs,
+                blobPath: file.blobPath,
+                filePath: filePath!,
+                blobType: file.blobType,
+                disposition: file.disposition,
+                blobList: list,
+              },
+            ])
           }
-          if (r!._tag === "FileSkipped") {
-            skippedFiles++
-            skippedBytes += file.length
-            if (skipped.length < 10) skipped.push(`${file.sourcePath} (${file.length} bytes)`)
-            return
-          }
-          if (rec.completed.has(file.index)) {
-            progress.add(file.length)
-            progress.fileDone()
-            return
-          }
-          startAt = rec.partial.get(file.index)?.upto ?? 0
-          progress.add(startAt)
-        } else {
-          if (placed === undefined) {
-            skippedFiles++
-            skippedBytes += file.length
-            if (skipped.length < 10) skipped.push(`${file.sourcePath} (${file.length} bytes)`)
-            yield* writer.append([{ _tag: "FileSkipped", sessionId, file: file.index, source: file.sourcePath, length: file.length, reason: "fits on no drive" }])
-            return
-          }
-          const key = listKey(file)
-          let list = blobLists.get(key)
-          if (list === undefined) {
-            list = blobLists.size
-            blobLists.set(key, list)
-            yield* defineBlobList(ctx, list, file)
-          }
-          yield* writer.append([
-            {
-              _tag: "FileStarted",
-              sessionId,
-              file: file.index,
-              driveId: d!.drive.driveId,
-              source: file.sourcePath,
-              length: file.length,
-              mtimeMs: file.mtimeMs,
-              blobPath: file.blobPath,
-              filePath: filePath!,
-              blobType: file.blobType,
-              disposition: file.disposition,
-              blobList: list,
-            },
-          ])
-        }
         const target = localPathOf(d!.drive.root, filePath!, req.platform)
         copied++
         copiedBytes += file.length
@@ -423,11 +486,16 @@ const copySession = (ctx: SessionContext, rec: SessionRecord | undefined) =>
         yield* writer.append([{ _tag: "FilesCompleted", sessionId, files: [file.index] }], { sync: true })
         progress.fileDone()
       }),
-    )
+      )
+      const summary = enumeration.summary()
+      if (summary.issues.length > 0) return yield* Effect.fail(new InvalidInput({ format: "dataset", file: dataSet.shown, issues: summary.issues }))
+    }
     for (const b of batches.values()) yield* b.flush
     progress.finish()
-    const summary = enumeration.summary()
-    if (summary.issues.length > 0) return yield* Effect.fail(new InvalidInput({ format: "dataset", file: dataSet.shown, issues: summary.issues }))
+    for (const length of skippedNow.values()) {
+      skippedFiles++
+      skippedBytes += length
+    }
     for (const u of placer.usage()) {
       ctx.out.event("driveUsage", { driveId: u.id, files: u.files, bytes: u.bytes, freeLeft: u.freeLeft }, `  ${u.id}: ${plural(u.files, "file")}, ${u.bytes} bytes, ${u.freeLeft} bytes left`)
     }
@@ -628,6 +696,7 @@ const newSession = (req: PrepImportRequest, out: Output, io: Io) =>
       drives,
       sessionDrives: drives,
       freeBytes,
+      phaseSizes: [drives.length],
       manifestSessions: [...(state?.sessions.filter((s) => s.completed).map((s) => s.sessionId) ?? []), sessionId],
       io,
       totalFiles: summary.files,
@@ -651,6 +720,7 @@ const runCopyAndFinish = (ctx: SessionContext, rec: SessionRecord | undefined) =
 const interruptedSession = (req: PrepImportRequest, state: JournalState | undefined, what: string) =>
   Effect.gen(function* () {
     if (!state) return yield* Effect.fail(new SessionRefused({ journal: req.journal.shown, reason: `there is no journal here to ${what}` }))
+    if (req.sessionId === undefined && what === "add drives to") return yield* Effect.fail(new UsageError({ command: "PrepImport", message: "/AdditionalDriveSet needs the /id of the session to add drives to (or /DataSet to start a new session with them)" }))
     const latest = state.sessions[state.sessions.length - 1]
     if (!latest || latest.completed) return yield* Effect.fail(new SessionRefused({ journal: req.journal.shown, reason: `there is no interrupted session to ${what}: ${latest ? `the latest, ${latest.sessionId}, completed` : "no session was started"}` }))
     if (req.sessionId !== undefined && req.sessionId !== latest.sessionId) return yield* Effect.fail(new SessionRefused({ journal: req.journal.shown, reason: `only the latest session, ${latest.sessionId}, can be ${what === "resume" ? "resumed" : "aborted"} (found /id:${req.sessionId})` }))
@@ -686,12 +756,49 @@ const resumeSession = (req: PrepImportRequest, out: Output, io: Io) =>
       drives: opened.known,
       sessionDrives,
       freeBytes: sessionDrives.map((d) => latest.freeBytes.get(d.drive.driveId) ?? 0),
+      phaseSizes: rec.phaseSizes,
       manifestSessions: [...state!.sessions.filter((s) => s.completed).map((s) => s.sessionId), latest.sessionId],
       io,
       totalFiles: summary.files,
       totalBytes: summary.bytes,
     }
     return yield* runCopyAndFinish(ctx, rec)
+  })
+
+/**
+ * `/AdditionalDriveSet` with the interrupted session's `/id` (and no `/DataSet`): the new drives
+ * join the session (a new phase of DriveAdded records), then the session resumes and places on
+ * them the files that fit nowhere before.
+ */
+const continueSession = (req: PrepImportRequest, out: Output, io: Io) =>
+  Effect.gen(function* () {
+    const state = yield* readState(req.journal)
+    const latest = yield* interruptedSession(req, state, "add drives to")
+    const driveSet = req.additionalDriveSet!
+    const rows = (yield* loadDriveset(readDrivesetFile(driveSet.real, driveSet.shown))).rows
+    const dataSet: Given = { real: latest.dataSet, shown: latest.dataSet }
+    const r: PrepImportRequest = { ...req, dataSet, sessionId: latest.sessionId }
+    const sources = yield* datasetSources(dataSet, r)
+    const warning = driveCountWarning(state!.drives.size + rows.length)
+    if (warning) out.note(warning)
+    yield* Effect.scoped(
+      Effect.gen(function* () {
+        const opened = yield* openDrives(r, state!.journalId, { known: [], added: rows }, protectedPathsOf(r, sources))
+        for (const d of opened.added) {
+          if (state!.drives.has(d.drive.driveId)) return yield* Effect.fail(new SessionRefused({ journal: req.journal.shown, reason: `drive ${d.drive.drive} (${d.drive.driveId}) is already one of the journal's drives` }))
+        }
+        const writer = yield* openJournalWriter(req.journal.real, state!.end, req.journal.shown)
+        const events: Array<JournalEvent> = []
+        for (const [i, d] of opened.added.entries()) {
+          events.push({ _tag: "DriveAdded", sessionId: latest.sessionId, driveId: d.drive.driveId, root: d.drive.root, name: d.drive.drive, format: d.drive.formatted, encryption: rows[i]!.encryption, identity: d.drive.identity, freeBytes: yield* d.drive.freeBytes() })
+          yield* writeDurably(driveInfoFile(req.journal.real, d.drive.driveId), new TextEncoder().encode(driveInfoXml(d.drive.driveId, d.key, manifestFilePath, "") + "\n"), 0o600)
+        }
+        yield* writer.append(events, { sync: true })
+        out.note(`session ${latest.sessionId}: ${plural(opened.added.length, "drive")} added; placing what did not fit`)
+      }),
+    )
+    const { additionalDriveSet: _added, ...rest } = req
+    return yield* resumeSession({ ...rest, action: "resume" }, out, io)
   })
 
 /** Roll the latest interrupted session back: its files off the drives, the journal cut where it began. */
@@ -758,9 +865,7 @@ export const prepImport = (req: PrepImportRequest, out: Output, io: Io) =>
         case "resume":
           return yield* resumeSession(req, out, io)
         case "session":
-          if (req.additionalDriveSet && !req.dataSet) {
-            return yield* Effect.fail(new UsageError({ command: "PrepImport", message: "/AdditionalDriveSet without /DataSet (adding drives to an interrupted session) is not supported yet: abort the session, or start a new session with /DataSet and /AdditionalDriveSet" }))
-          }
+          if (req.additionalDriveSet && !req.dataSet) return yield* continueSession(req, out, io)
           return yield* newSession(req, out, io)
       }
     }),

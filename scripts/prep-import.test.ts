@@ -187,40 +187,70 @@ const normalise = (xml: string, root: string): string => {
   return xml.split(id).join("DRIVE").replace(root, "ROOT")
 }
 
-test("a crash at any journal append, then ResumeSession: the manifest of an uninterrupted run, every file intact", (t) => {
-  const reference = world()
-  const g0 = path.join(reference.dir, "g")
-  mkdirSync(g0)
+/** A world with a second large file, on two tmpfs drives where the machine can mount (else one folder). */
+const crashWorld = (): { w: World; roots: Array<string>; cleanup: () => void } => {
+  const w = world()
+  writeFileSync(path.join(w.src, "photos", "second big.bin"), bytes(6, 5 * 1024 * 1024 + 3))
+  writeFileSync(path.join(w.src, "disks", "third.vhd"), Buffer.concat([bytes(7, 4 * 1024 * 1024 + 512), Buffer.alloc(8192), bytes(8, 1024)]))
+  const g = path.join(w.dir, "g")
+  const h = path.join(w.dir, "h")
+  const mounted: Array<string> = []
+  let roots: Array<string>
+  if (tmpfs(g, 12 * 1024 * 1024) && tmpfs(h, 12 * 1024 * 1024)) {
+    mounted.push(g, h)
+    roots = [g, h]
+  } else {
+    if (existsSync(g)) spawnSync("umount", [g])
+    mkdirSync(g, { recursive: true })
+    roots = [g]
+  }
+  return {
+    w,
+    roots,
+    cleanup: () => {
+      for (const m of mounted.reverse()) spawnSync("umount", [m])
+      rmSync(w.dir, { recursive: true, force: true })
+    },
+  }
+}
+
+const manifests = (roots: ReadonlyArray<string>): Array<string> => roots.map((r) => normalise(readFileSync(path.join(r, "DriveManifest.xml"), "utf8"), r))
+
+test("a crash at any journal append of a two-drive session, then ResumeSession: the manifests of an uninterrupted run, every file intact", (t) => {
+  const reference = crashWorld()
   try {
-    assert.equal(reference.run(firstSession(reference, driveset(reference, "drives.csv", [g0]))).status, 0)
-    const expected = normalise(readFileSync(path.join(g0, "DriveManifest.xml"), "utf8"), g0)
+    const drives = driveset(reference.w, "drives.csv", reference.roots)
+    const ok = reference.w.run(firstSession(reference.w, drives))
+    assert.equal(ok.status, 0, ok.stderr)
+    const expected = manifests(reference.roots)
+    const files = reference.roots.reduce((n, r) => n + checkDrive(r, sourceMap(reference.w)), 0)
+    assert.equal(files, 7)
+    if (reference.roots.length === 2) assert.ok(expected.every((m) => m.includes("<BlobPath>")), "both drives hold blobs")
     let crashes = 0
-    for (let at = 1; at < 60; at++) {
-      const w = world()
+    for (let at = 1; at < 80; at++) {
+      const c = crashWorld()
       try {
-        const g = path.join(w.dir, "g")
-        mkdirSync(g)
-        const drives = driveset(w, "drives.csv", [g])
-        const crashed = w.run(firstSession(w, drives), { WAIE_TEST_KILL_AT: String(at) })
+        const cd = driveset(c.w, "drives.csv", c.roots)
+        const crashed = c.w.run(firstSession(c.w, cd), { WAIE_TEST_KILL_AT: String(at) })
         if (crashed.signal !== "SIGKILL") {
           assert.equal(crashed.status, 0, crashed.stderr)
           break // the session ends before its at-th append: every point was tried
         }
         crashes++
-        let r = w.run(["PrepImport", `/j:${w.journal}`, "/id:session#1", "/ResumeSession"])
+        let r = c.w.run(["PrepImport", `/j:${c.w.journal}`, "/id:session#1", "/ResumeSession"])
         if (r.status !== 0 && /no interrupted session to resume: the latest, session#1, completed/.test(r.stderr)) r = { ...r, status: 0 }
-        if (r.status !== 0 && /no session was started/.test(r.stderr)) r = w.run(firstSession(w, drives)) // killed before the session began: run it again
+        if (r.status !== 0 && /no session was started/.test(r.stderr)) r = c.w.run(firstSession(c.w, cd)) // killed before the session began: run it again
         assert.equal(r.status, 0, `crash at append ${at}: ${r.stderr}`)
-        assert.equal(normalise(readFileSync(path.join(g, "DriveManifest.xml"), "utf8"), g), expected, `crash at append ${at}`)
-        assert.equal(checkDrive(g, sourceMap(w)), 5)
+        assert.deepEqual(manifests(c.roots), expected, `crash at append ${at}`)
+        assert.equal(c.roots.reduce((n, root) => n + checkDrive(root, sourceMap(c.w)), 0), 7)
       } finally {
-        rmSync(w.dir, { recursive: true, force: true })
+        c.cleanup()
       }
     }
-    t.diagnostic(`${crashes} crash points, each resumed to the reference manifest`)
-    assert.ok(crashes >= 5, `only ${crashes} crash points`)
+    t.diagnostic(`${crashes} crash points on ${reference.roots.length} drive(s), each resumed to the reference manifests`)
+    assert.ok(crashes >= (reference.roots.length === 2 ? 20 : 12), `only ${crashes} crash points`)
   } finally {
-    rmSync(reference.dir, { recursive: true, force: true })
+    reference.cleanup()
   }
 })
 
@@ -298,6 +328,42 @@ test("Format on a folder drive erases what was in it (SilentMode), and the copy 
     assert.equal(existsSync(path.join(g, "old stuff")), false)
     assert.equal(checkDrive(g, sourceMap(w)), 5)
   } finally {
+    rmSync(w.dir, { recursive: true, force: true })
+  }
+})
+
+test("what fits on no drive interrupts the session (exit 5); /AdditionalDriveSet continues it onto new drives", (t) => {
+  const w = world()
+  const mounted: Array<string> = []
+  try {
+    const g = path.join(w.dir, "g")
+    const h = path.join(w.dir, "h")
+    if (!tmpfs(g, 4 * 1024 * 1024)) {
+      t.diagnostic("cannot mount tmpfs here (not root, or no mount permission): continuing a session onto added drives is not exercised")
+      return
+    }
+    mounted.push(g)
+    assert.ok(tmpfs(h, 16 * 1024 * 1024))
+    mounted.push(h)
+    const first = w.run(firstSession(w, driveset(w, "drives.csv", [g])))
+    assert.equal(first.status, 5, first.stderr)
+    assert.match(first.stderr, /session session#1 is interrupted: 1 file \(9437191 bytes\) fit on no drive:\n {2}\S*big\.bin/)
+    assert.equal(existsSync(path.join(g, "DriveManifest.xml")), false, "no manifest until the session completes")
+    const other = w.run(["PrepImport", `/j:${w.journal}`, "/id:session#9", `/AdditionalDriveSet:${driveset(w, "more.csv", [h])}`])
+    assert.equal(other.status, 1, "drives join the interrupted session only")
+    // a crash while continuing, then a resume
+    const crashed = w.run(["PrepImport", `/j:${w.journal}`, "/id:session#1", `/AdditionalDriveSet:${driveset(w, "more.csv", [h])}`], { WAIE_TEST_KILL_AT: "2" })
+    assert.equal(crashed.signal, "SIGKILL", crashed.stderr)
+    const r = w.run(["PrepImport", `/j:${w.journal}`, "/id:session#1", "/ResumeSession"])
+    assert.equal(r.status, 0, r.stderr)
+    const onG = checkDrive(g, sourceMap(w))
+    const onH = checkDrive(h, sourceMap(w))
+    assert.equal(onG + onH, 5)
+    assert.match(readFileSync(path.join(h, "DriveManifest.xml"), "utf8"), /<BlobPath>pictures\/big\.bin<\/BlobPath>/)
+    manifestCheck(w, g)
+    manifestCheck(w, h)
+  } finally {
+    for (const m of mounted.reverse()) spawnSync("umount", [m])
     rmSync(w.dir, { recursive: true, force: true })
   }
 })
