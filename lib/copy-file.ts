@@ -37,7 +37,7 @@
  */
 import * as FileSystem from "@effect/platform/FileSystem"
 import type { PlatformError } from "@effect/platform/Error"
-import { Deferred, Effect, Fiber, Option, Queue } from "effect"
+import { Deferred, Effect, Exit, Fiber, Option, Queue } from "effect"
 import * as path from "node:path"
 import { blockSize, type DescribedBlock, type DescribedPageRange, maxBlockBlobLength, maxPageBlobLength, pageSize } from "./blocks.ts"
 import { ensureDirectory, syncDirectory } from "./durable.ts"
@@ -151,6 +151,23 @@ const checkOptions = (o: Numbers): Effect.Effect<void, FileTooLargeForManifest |
   return Effect.void
 }
 
+/**
+ * Rings are reused from one copy to the next: a worker thread that hashed a ring keeps its own
+ * handle on the shared memory until its next garbage collection, so a fresh ring per file would
+ * pile up (measured: +32 MiB RSS per file). At most `maxSpareRings` are kept.
+ */
+const spareRings: Array<SharedArrayBuffer> = []
+const maxSpareRings = 4
+
+const takeRing = (bytes: number): SharedArrayBuffer => {
+  const i = spareRings.findIndex((r) => r.byteLength === bytes)
+  return i >= 0 ? spareRings.splice(i, 1)[0]! : new SharedArrayBuffer(bytes)
+}
+
+const giveRing = (ring: SharedArrayBuffer): void => {
+  if (spareRings.length < maxSpareRings) spareRings.push(ring)
+}
+
 interface Chunk {
   readonly offset: number
   readonly length: number
@@ -230,8 +247,12 @@ export const copyFile = <K extends BlobKind, E = never, R = never>(
         yield* src.seek(startAt, "start")
 
         const chunkCount = Math.ceil((length - startAt) / blockSize)
-        const slots = Math.max(1, Math.min(options.slots ?? defaultSlots, chunkCount))
-        const memory = new SharedArrayBuffer(slots * blockSize)
+        const slots = options.slots ?? defaultSlots
+        // a ring of the full size whatever the file's: reused from copy to copy, only touched pages cost memory
+        const memory = yield* Effect.acquireRelease(
+          Effect.sync(() => takeRing(slots * blockSize)),
+          (ring, exit) => (Exit.isSuccess(exit) ? Effect.sync(() => giveRing(ring)) : Effect.void),
+        )
         const free = yield* Queue.bounded<number>(slots)
         yield* Queue.offerAll(free, Array.from({ length: slots }, (_, i) => i))
         const ready = yield* Queue.bounded<Chunk>(slots)
