@@ -510,8 +510,22 @@ export class JournalWriteFailed extends Data.TaggedError("JournalWriteFailed")<{
  */
 const killAt = Number(process.env["WAIE_TEST_KILL_AT"] ?? "0")
 let appends = 0
+/** In-process tests (the model-based property) crash a run by a defect instead of a signal. */
+let simulatedCrashAt = 0
+export class SimulatedCrash extends Error {
+  constructor(readonly at: number) {
+    super(`simulated crash after journal append ${at}`)
+  }
+}
+/** Make the `n`-th journal append from now throw SimulatedCrash (0: never). Tests only. */
+export const simulateCrashAfterAppends = (n: number): void => {
+  simulatedCrashAt = n
+  appends = 0
+}
 const crashPoint = (): void => {
-  if (killAt > 0 && ++appends === killAt) process.kill(process.pid, "SIGKILL")
+  appends++
+  if (killAt > 0 && appends === killAt) process.kill(process.pid, "SIGKILL")
+  if (simulatedCrashAt > 0 && appends === simulatedCrashAt) throw new SimulatedCrash(appends)
 }
 
 export interface JournalWriter {
