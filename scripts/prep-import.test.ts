@@ -367,3 +367,77 @@ test("what fits on no drive interrupts the session (exit 5); /AdditionalDriveSet
     rmSync(w.dir, { recursive: true, force: true })
   }
 })
+
+/** Every file under a folder with its bytes' hash: to show that a refused command changed nothing. */
+const tree = (dir: string): Record<string, string> => {
+  const out: Record<string, string> = {}
+  const walk = (d: string) => {
+    if (!existsSync(d)) return
+    for (const e of readdirSync(d, { withFileTypes: true })) {
+      const p = path.join(d, e.name)
+      if (e.isDirectory()) walk(p)
+      else out[path.relative(dir, p)] = createHash("md5").update(readFileSync(p)).digest("hex")
+    }
+  }
+  walk(dir)
+  return out
+}
+
+test("bad command lines and refused sessions: a clear error, a non-zero exit, nothing changed", () => {
+  const w = world()
+  try {
+    const g = path.join(w.dir, "g")
+    mkdirSync(g)
+    const drives = driveset(w, "drives.csv", [g])
+    assert.equal(w.run(firstSession(w, drives)).status, 0)
+    writeFileSync(path.join(w.dir, "ds2.csv"), `BasePath,DstBlobPathOrPrefix\n"${w.src}/photos/a.jpg","docs/a.jpg"\n`)
+    const cases: Array<[string, ReadonlyArray<string>, number, RegExp]> = [
+      ["no journal", ["PrepImport", "/id:s-2", "/DataSet:ds2.csv"], 2, /\/j:<JournalFile> is required/],
+      ["a bad session id", ["PrepImport", `/j:${w.journal}`, "/id:ab", "/DataSet:ds2.csv"], 2, /session id of 3-30/],
+      ["no dataset", ["PrepImport", `/j:${w.journal}`, "/id:s-2"], 2, /\/DataSet:<dataset\.csv> is required/],
+      ["a changed log directory", ["PrepImport", `/j:${w.journal}`, "/id:s-2", "/DataSet:ds2.csv", `/logdir:${w.dir}`], 1, /the log directory of this journal is .*; it can be given only once/],
+      ["a key and a SAS", ["PrepImport", `/j:${w.journal}`, "/id:s-2", "/DataSet:ds2.csv", `/sk:${key}`, "/csas:c?sv=1&sig=x"], 2, /give \/sk or \/csas, not both/],
+      ["a key that is not Base64", ["PrepImport", `/j:${w.journal}`, "/id:s-2", "/DataSet:ds2.csv", "/sk:not a key!"], 2, /not Base64 \(not shown/],
+      ["nothing to resume", ["PrepImport", `/j:${w.journal}`, "/id:session#1", "/ResumeSession"], 1, /no interrupted session to resume/],
+      ["nothing to abort", ["PrepImport", `/j:${w.journal}`, "/id:session#1", "/AbortSession"], 1, /no interrupted session to abort/],
+      ["InitialDriveSet again", ["PrepImport", `/j:${w.journal}`, "/id:s-2", "/DataSet:ds2.csv", `/InitialDriveSet:${drives}`], 1, /\/InitialDriveSet is for the first session/],
+      ["two modes", ["PrepImport", `/j:${w.journal}`, "/ListDrives", "/ListCopySessions"], 2, /give only one of/],
+    ]
+    const before = { drive: tree(g), logs: tree(path.join(w.dir, "logs")) }
+    for (const [what, args, code, message] of cases) {
+      const r = w.run(args)
+      assert.equal(r.status, code, `${what}: ${r.stderr}`)
+      assert.match(r.stderr, message, what)
+      assert.doesNotMatch(r.stderr + r.stdout, new RegExp(key.slice(0, 20).replace(/[+/]/g, "\\$&")), `${what}: the key was printed`)
+      assert.deepEqual({ drive: tree(g), logs: tree(path.join(w.dir, "logs")) }, before, `${what}: something changed`)
+    }
+    // a drive that is a source folder
+    const srcDrive = driveset(w, "src-drive.csv", [path.join(w.src, "photos")])
+    const other = path.join(w.dir, "other.jrn")
+    const r = w.run(["PrepImport", `/j:${other}`, "/id:s-9", `/sk:${key}`, `/InitialDriveSet:${srcDrive}`, "/DataSet:ds1.csv"])
+    assert.equal(r.status, 1, r.stderr)
+    assert.match(r.stderr, /cannot be a target drive: the source .* is the drive/)
+    assert.equal(existsSync(other), false)
+  } finally {
+    rmSync(w.dir, { recursive: true, force: true })
+  }
+})
+
+test("a source changed between a crash and the resume is named, and the resume refused", () => {
+  const w = world()
+  try {
+    const g = path.join(w.dir, "g")
+    mkdirSync(g)
+    // crash just after big.bin (the dataset's second file) was placed, before any of it was copied
+    const crashed = w.run(firstSession(w, driveset(w, "drives.csv", [g])), { WAIE_TEST_KILL_AT: "5" })
+    assert.equal(crashed.signal, "SIGKILL")
+    const journal = readFileSync(w.journal)
+    writeFileSync(path.join(w.src, "photos", "big.bin"), bytes(99, 10))
+    const r = w.run(["PrepImport", `/j:${w.journal}`, "/id:session#1", "/ResumeSession"])
+    assert.equal(r.status, 1, r.stderr)
+    assert.match(r.stderr, /big\.bin: the source changed since the session began \(it was 9437191 bytes/)
+    assert.deepEqual(readFileSync(w.journal), journal, "the journal is unchanged")
+  } finally {
+    rmSync(w.dir, { recursive: true, force: true })
+  }
+})
