@@ -8,7 +8,8 @@
 import * as FileSystem from "@effect/platform/FileSystem"
 import { Data, Effect } from "effect"
 import { type FileUnreadable, type FileUnwritable, InvalidArgument } from "./errors.ts"
-import { readWhole, unwritable } from "./files.ts"
+import { writeFileDurably } from "./durable.ts"
+import { readWhole } from "./files.ts"
 import { isBase64 } from "./hash.ts"
 import type { CredentialKind } from "./journal.ts"
 import { credentialFingerprint } from "./journal.ts"
@@ -50,14 +51,7 @@ export class CredentialFileMissing extends Data.TaggedError("CredentialFileMissi
 
 /** Keep the credential beside the journal, readable by its owner only. */
 export const saveCredential = (journal: string, c: Credential): Effect.Effect<void, FileUnwritable, FileSystem.FileSystem> =>
-  Effect.gen(function* () {
-    const fs = yield* FileSystem.FileSystem
-    const file = credentialFile(journal)
-    const temp = `${file}.tmp`
-    yield* fs.writeFile(temp, new TextEncoder().encode(`${c.kind}: ${c.value}\n`), { mode: 0o600 }).pipe(Effect.mapError(unwritable(file)))
-    yield* fs.chmod(temp, 0o600).pipe(Effect.mapError(unwritable(file)))
-    yield* fs.rename(temp, file).pipe(Effect.mapError(unwritable(file)))
-  })
+  writeFileDurably(credentialFile(journal), new TextEncoder().encode(`${c.kind}: ${c.value}\n`), 0o600)
 
 export const loadCredential = (journal: string): Effect.Effect<Credential, CredentialFileMissing | FileUnreadable, FileSystem.FileSystem> => loadCredentialFile(credentialFile(journal))
 

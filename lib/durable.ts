@@ -102,3 +102,23 @@ export const syncfsAvailable = (dir: string): Effect.Effect<boolean> =>
       Effect.tap((ok) => Effect.sync(() => probed.set(dir, ok))),
     )
   })
+
+/** Write a small whole file durably under its final name: temp beside it, fsync, chmod, rename, folder fsync. */
+export const writeFileDurably = (target: string, bytes: Uint8Array, mode: number): Effect.Effect<void, FileUnwritable, FileSystem.FileSystem> =>
+  Effect.gen(function* () {
+    const fs = yield* FileSystem.FileSystem
+    const fail = unwritable(target)
+    yield* fs.makeDirectory(path.dirname(target), { recursive: true }).pipe(Effect.mapError(fail))
+    const temp = path.join(path.dirname(target), `.${path.basename(target)}.waie-tmp`)
+    yield* Effect.scoped(
+      Effect.gen(function* () {
+        const f = yield* fs.open(temp, { flag: "w", mode }).pipe(Effect.mapError(fail))
+        yield* f.writeAll(bytes).pipe(Effect.mapError(fail))
+        yield* f.sync.pipe(Effect.mapError(fail))
+      }),
+    )
+    yield* fs.chmod(temp, mode).pipe(Effect.mapError(fail))
+    yield* fs.rename(temp, target).pipe(Effect.mapError(fail))
+    yield* syncDirectory(path.dirname(target))
+  })
+

@@ -28,7 +28,7 @@ import { readDatasetFile, validateDataset } from "./dataset.ts"
 import { type Drive, openDrive, type ProtectedPath, resolveDriveRoot, useFromRow } from "./drive.ts"
 import { FilePathAllocator, localPathOf, sideFilePath } from "./drive-paths.ts"
 import { type DrivesetRow, driveName, loadDriveset, readDrivesetFile } from "./driveset.ts"
-import { syncDirectory } from "./durable.ts"
+import { syncDirectory, writeFileDurably } from "./durable.ts"
 import { FileUnreadable, type FileUnwritable, InvalidInput, SourceChanged, UsageError } from "./errors.ts"
 import { readWhole, unwritable } from "./files.ts"
 import { md5Hex } from "./hash.ts"
@@ -113,25 +113,6 @@ const driveInfoFile = (journal: string, driveId: string): string => path.join(pa
 
 const fileMd5 = (real: string): Effect.Effect<{ bytes: Uint8Array; hash: string }, FileUnreadable, FileSystem.FileSystem> =>
   Effect.map(readWhole(real), (bytes) => ({ bytes, hash: md5Hex(bytes) }))
-
-/** Write a small file so that it is durable under its final name (temp, fsync, rename, dir fsync). */
-const writeDurably = (target: string, bytes: Uint8Array, mode: number): Effect.Effect<void, FileUnwritable, FileSystem.FileSystem> =>
-  Effect.gen(function* () {
-    const fs = yield* FileSystem.FileSystem
-    const fail = unwritable(target)
-    yield* fs.makeDirectory(path.dirname(target), { recursive: true }).pipe(Effect.mapError(fail))
-    const temp = path.join(path.dirname(target), `.${path.basename(target)}.waie-tmp`)
-    yield* Effect.scoped(
-      Effect.gen(function* () {
-        const f = yield* fs.open(temp, { flag: "w", mode }).pipe(Effect.mapError(fail))
-        yield* f.writeAll(bytes).pipe(Effect.mapError(fail))
-        yield* f.sync.pipe(Effect.mapError(fail))
-      }),
-    )
-    yield* fs.chmod(temp, mode).pipe(Effect.mapError(fail))
-    yield* fs.rename(temp, target).pipe(Effect.mapError(fail))
-    yield* syncDirectory(path.dirname(target))
-  })
 
 /** The recovery key kept in a drive's `<DriveId>.xml`, for drives of earlier sessions. */
 const keptKey = (journal: string, driveId: string): Effect.Effect<string, never, FileSystem.FileSystem> =>
@@ -283,7 +264,7 @@ const defineBlobList = (ctx: SessionContext, index: number, file: SourceFile): E
         if (source === undefined) return undefined
         const { bytes, hash } = yield* fileMd5(source)
         const filePath = sideFilePath(ctx.sessionId, kind, hash)
-        for (const d of ctx.sessionDrives) yield* writeDurably(localPathOf(d.drive.root, filePath, ctx.req.platform), bytes, 0o644)
+        for (const d of ctx.sessionDrives) yield* writeFileDurably(localPathOf(d.drive.root, filePath, ctx.req.platform), bytes, 0o644)
         return { source, path: filePath, hash } satisfies FileCopyRef
       })
     const metadata = yield* side(file.metadataFile, "metadata")
@@ -514,7 +495,7 @@ const finishSession = (ctx: SessionContext) =>
         manifestEventsForDrive({ journal: journal.real, driveId: d.drive.driveId, credential: ctx.credential, clientCreator, sessions: ctx.manifestSessions }),
         target,
       )
-      yield* writeDurably(driveInfoFile(journal.real, d.drive.driveId), new TextEncoder().encode(driveInfoXml(d.drive.driveId, d.key, manifestFilePath, written.hash) + "\n"), 0o600)
+      yield* writeFileDurably(driveInfoFile(journal.real, d.drive.driveId), new TextEncoder().encode(driveInfoXml(d.drive.driveId, d.key, manifestFilePath, written.hash) + "\n"), 0o600)
       yield* writer.append([{ _tag: "DriveInfo", driveId: d.drive.driveId, manifestFile: manifestFilePath, manifestHash: written.hash }], { sync: true })
       const driveList = `bit-locker-key=${d.key} drive-header-hash="" drive-id=${d.drive.driveId} manifest-file=${manifestFilePath} manifest-hash=${written.hash}`
       ctx.out.event(
@@ -683,7 +664,7 @@ const newSession = (req: PrepImportRequest, out: Output, io: Io) =>
     }
     yield* writer.append(sessionEvents, { sync: true })
     for (const d of opened.added) {
-      yield* writeDurably(driveInfoFile(journal.real, d.drive.driveId), new TextEncoder().encode(driveInfoXml(d.drive.driveId, d.key, manifestFilePath, "") + "\n"), 0o600)
+      yield* writeFileDurably(driveInfoFile(journal.real, d.drive.driveId), new TextEncoder().encode(driveInfoXml(d.drive.driveId, d.key, manifestFilePath, "") + "\n"), 0o600)
     }
     out.note(`session ${sessionId}: ${plural(summary.files, "file")}, ${summary.bytes} bytes, onto ${plural(drives.length, "drive")}`)
     const ctx: SessionContext = {
@@ -791,7 +772,7 @@ const continueSession = (req: PrepImportRequest, out: Output, io: Io) =>
         const events: Array<JournalEvent> = []
         for (const [i, d] of opened.added.entries()) {
           events.push({ _tag: "DriveAdded", sessionId: latest.sessionId, driveId: d.drive.driveId, root: d.drive.root, name: d.drive.drive, format: d.drive.formatted, encryption: rows[i]!.encryption, identity: d.drive.identity, freeBytes: yield* d.drive.freeBytes() })
-          yield* writeDurably(driveInfoFile(req.journal.real, d.drive.driveId), new TextEncoder().encode(driveInfoXml(d.drive.driveId, d.key, manifestFilePath, "") + "\n"), 0o600)
+          yield* writeFileDurably(driveInfoFile(req.journal.real, d.drive.driveId), new TextEncoder().encode(driveInfoXml(d.drive.driveId, d.key, manifestFilePath, "") + "\n"), 0o600)
         }
         yield* writer.append(events, { sync: true })
         out.note(`session ${latest.sessionId}: ${plural(opened.added.length, "drive")} added; placing what did not fit`)
@@ -841,7 +822,7 @@ const abortSession = (req: PrepImportRequest, out: Output) =>
           manifestEventsForDrive({ journal: req.journal.real, driveId: d.drive.driveId, credential, clientCreator, sessions: before!.sessions.map((s) => s.sessionId) }),
           target,
         )
-        yield* writeDurably(driveInfoFile(req.journal.real, d.drive.driveId), new TextEncoder().encode(driveInfoXml(d.drive.driveId, d.key, manifestFilePath, written.hash) + "\n"), 0o600)
+        yield* writeFileDurably(driveInfoFile(req.journal.real, d.drive.driveId), new TextEncoder().encode(driveInfoXml(d.drive.driveId, d.key, manifestFilePath, written.hash) + "\n"), 0o600)
       }
     }
     out.event("aborted", { sessionId: latest.sessionId, journal: req.journal.shown, journalRemoved: first }, `session ${latest.sessionId} aborted: its files are off the drives and ${first ? "the journal, its first session gone, was removed" : "the journal is as it was before the session"}`)
