@@ -392,6 +392,9 @@ export interface SessionState {
   readonly drives: Array<string>
   /** each drive's free bytes when the session started (placement works from these) */
   readonly freeBytes: Map<string, number>
+  /** 0, then one more for each group of drives added to the session (/AdditionalDriveSet) */
+  phase: number
+  lastWasDrive: boolean
 }
 
 export interface DriveState {
@@ -427,6 +430,12 @@ export const applyEvent = (state: JournalState | undefined, e: PlacedEvent): Jou
   }
   state.end = e.end
   const session = state.sessions[state.sessions.length - 1]
+  if (session && "sessionId" in e && e.sessionId === session.sessionId && e._tag !== "SessionStarted") {
+    if (e._tag === "DriveAdded") {
+      if (!session.lastWasDrive) session.phase++
+      session.lastWasDrive = true
+    } else session.lastWasDrive = false
+  }
   switch (e._tag) {
     case "LogDirectory":
       state.logDirectory = e.path
@@ -435,7 +444,7 @@ export const applyEvent = (state: JournalState | undefined, e: PlacedEvent): Jou
       state.credential = { kind: e.kind, fingerprint: e.fingerprint }
       break
     case "SessionStarted":
-      state.sessions.push({ sessionId: e.sessionId, dataSet: e.dataSet, dataSetHash: e.dataSetHash, mounts: e.mounts, offset: e.offset, completed: false, filesStarted: 0, filesSkipped: 0, filesCompleted: 0, bytesStarted: 0, drives: [], freeBytes: new Map() })
+      state.sessions.push({ sessionId: e.sessionId, dataSet: e.dataSet, dataSetHash: e.dataSetHash, mounts: e.mounts, offset: e.offset, completed: false, filesStarted: 0, filesSkipped: 0, filesCompleted: 0, bytesStarted: 0, drives: [], freeBytes: new Map(), phase: 0, lastWasDrive: true })
       break
     case "DriveAdded":
       // a drive is recorded in every session that uses it; it joined the journal in the first
@@ -447,6 +456,8 @@ export const applyEvent = (state: JournalState | undefined, e: PlacedEvent): Jou
       if (session) {
         session.filesStarted++
         session.bytesStarted += e.length
+        // a later phase places only files an earlier one recorded as fitting nowhere
+        if (session.phase > 0) session.filesSkipped--
       }
       break
     case "FileSkipped":
