@@ -17,7 +17,7 @@
  *
  * Flags: `--quick` (A: 4 × 32 MiB, B: 2,000 files), `--runs N` (default 3), `--only a|b`,
  * `--no-baseline`, `--data DIR` (generate into / reuse DIR instead of a fresh temp folder),
- * `--durability auto|syncfs|fsync` (B), `--concurrency N` (B), `--slots N` (A), `--settle S` (seconds to
+ * `--durability auto|syncfs|fsync` (B), `--group N`, `--depth N` (B), `--slots N` (A), `--settle S` (seconds to
  * wait after emptying the drive, default 2).
  */
 import * as FileSystem from "@effect/platform/FileSystem"
@@ -44,7 +44,8 @@ const runs = Number(option("--runs") ?? 3)
 const only = option("--only")
 const baseline = !flag("--no-baseline")
 const durability = (option("--durability") ?? "auto") as "auto" | "syncfs" | "fsync"
-const concurrency = option("--concurrency") !== undefined ? Number(option("--concurrency")) : undefined
+const groupFiles = option("--group") !== undefined ? Number(option("--group")) : undefined
+const depth = option("--depth") !== undefined ? Number(option("--depth")) : undefined
 const settle = Number(option("--settle") ?? 2)
 const slots = option("--slots") !== undefined ? Number(option("--slots")) : undefined
 
@@ -119,7 +120,8 @@ const waieB = Effect.scoped(
     const batch = yield* makeDurableBatch<SmallFile>({
       root: drive,
       durability,
-      ...(concurrency !== undefined ? { concurrency } : {}),
+      ...(groupFiles !== undefined ? { groupFiles } : {}),
+      ...(depth !== undefined ? { depth } : {}),
       onBatch: (files) => Effect.sync(() => void (reported += files.length)),
     })
     const src = path.join(dataRoot, "B")

@@ -7,9 +7,9 @@
  * Durability, two ways (`durability` option; `auto` picks the first that works):
  * - `syncfs` (Linux): one `sync -f <root>` (syncfs(2) of the drive's file system) once the
  *   batch's data is written, another after the renames.
- * - `fsync` (portable): each file is fsynced after its write, before it is closed (in the libuv
- *   thread pool, `concurrency` files at a time); after the renames every folder whose entries
- *   changed (the targets' folders, the parents of folders created) is fsynced.
+ * - `fsync` (portable): each file is fdatasynced after its write, before it is closed (in the
+ *   libuv thread pool, `concurrency` files at a time); after the renames every folder whose
+ *   entries changed (the targets' folders, the parents of folders created) is fsynced.
  * Measured on the bench machine (bench/README.md), syncfs is the faster: it is the default
  * where it works.
  *
@@ -19,20 +19,20 @@
  * (`partialPathOf`) or, when the crash came after the renames, under their target names,
  * complete: a resumed session copies them again (writes and renames overwrite both).
  *
- * Pipelining: a full batch is committed (synced, renamed, synced) in the background while the
- * next batch is read and written; its report waits for the next `add` or `flush` that finds it
- * done, so `onBatch` always runs in the caller's fiber, inside `add`/`flush`, one batch at a
- * time and in order (the caller's journal appends never race). At most one batch is being
- * committed at a time.
+ * Pipelining: files are read and written a group at a time (`groupFiles`, default 32, packed
+ * in an 8 MiB arena of shared memory) by an I/O thread of their own (lib/copy-io.ts says why),
+ * `depth` groups (default 4) in flight, while the main thread hashes the group before (files
+ * up to `inlineHashLimit` on the main thread, larger ones in the hash pool). A full batch is
+ * committed (synced, renamed, synced) in the background while the next batch is copied; its
+ * report waits for the next `add` or `flush` that finds it done, so `onBatch` always runs in
+ * the caller's fiber, inside `add`/`flush`, one batch at a time and in order (the caller's
+ * journal appends never race). At most one batch is being committed at a time. Memory:
+ * `depth × 8 MiB` of shared memory, of which only the files' bytes are touched.
  *
  * A batch is committed when it reaches `maxFiles` files (default 1,000) or would pass
- * `maxBytes` (default 256 MiB), and by `flush`. Up to `concurrency` files (default 8) are read,
- * hashed and written at a time, each in a 4 MiB slot of shared memory (so `concurrency × 4 MiB`
- * of address space; only the bytes of the files are touched). A small file is at most 4 MiB
- * (one block or page chunk): larger files go through `copyFile`. Files up to
- * `inlineHashLimit` are hashed on the calling thread, larger ones in the hash pool. The source
- * must keep the length (and mtime, when given) the caller planned with, else `SourceChanged`.
- * The per-file I/O runs on node:fs directly (`copy-small-io.ts` says why).
+ * `maxBytes` (default 256 MiB), and by `flush`. A small file is at most 4 MiB (one block or
+ * page chunk): larger files go through `copyFile`. The source must be a regular file with the
+ * length (and mtime, when given) the caller planned with, else `SourceChanged`.
  *
  * A failure (an unreadable source, a full drive, `SourceChanged`, an error of `onBatch`) fails
  * the `add` or `flush` that meets it, after the batches committed before it are reported; the
@@ -42,8 +42,8 @@ import * as FileSystem from "@effect/platform/FileSystem"
 import { Effect, Fiber, type Scope } from "effect"
 import * as path from "node:path"
 import { blockSize, type DescribedBlock, type DescribedPageRange, describeBlocks, describePageRanges, pageSize } from "./blocks.ts"
-import type { BlobKind } from "./copy-file.ts"
-import { readSmall, renameAll, writeSmall } from "./copy-small-io.ts"
+import { type BlobKind, partialPathOf, shownPartialOf } from "./copy-file.ts"
+import { ioUnreadable, ioUnwritable, type IoResult, startIoThread } from "./copy-io.ts"
 import { ensureDirectory, syncDirectory, syncFileSystem, syncfsAvailable } from "./durable.ts"
 import { FileUnreadable, FileUnwritable, PageBlobLengthUnaligned, SourceChanged } from "./errors.ts"
 import { HashPool } from "./hashpool.ts"
@@ -71,11 +71,20 @@ export interface DurableBatchOptions<F extends SmallFile, E, R> {
   readonly root: string
   readonly maxFiles?: number
   readonly maxBytes?: number
-  readonly concurrency?: number
+  /** files per message to the I/O thread (default 32) */
+  readonly groupFiles?: number
+  /** groups in flight (default 4) */
+  readonly depth?: number
   /** `auto` (default): syncfs where `sync -f` works on `root`, else fsync */
   readonly durability?: Durability | "auto"
   /** the batch is durable under its target names (see the module's comment); journal it here */
   readonly onBatch: (files: ReadonlyArray<CopiedFile<F>>) => Effect.Effect<void, E, R>
+  /**
+   * For tests and diagnostics: each step as it completes, in order — `write T` (a file's data
+   * is under its partial name), `fdatasync T` (fsync mode), `syncfs`, `rename T`, `dirsync D`,
+   * `report N` (before `onBatch` with N files); T a target, D a folder.
+   */
+  readonly trace?: (step: string) => void
 }
 
 export type SmallFileError = FileUnreadable | FileUnwritable | SourceChanged | PageBlobLengthUnaligned
@@ -83,7 +92,7 @@ export type SmallFileError = FileUnreadable | FileUnwritable | SourceChanged | P
 export interface DurableBatch<F extends SmallFile, E, R> {
   /** how this batch makes data durable */
   readonly durability: Durability
-  /** start copying a file (waits while `concurrency` files are in flight; starts committing a full batch first) */
+  /** start copying a file (waits while `depth` groups are in flight; starts committing a full batch first) */
   readonly add: (file: F) => Effect.Effect<void, SmallFileError | E, R>
   /** commit what was added and report every batch (nothing happens when nothing is pending) */
   readonly flush: Effect.Effect<void, SmallFileError | E, R>
@@ -91,7 +100,12 @@ export interface DurableBatch<F extends SmallFile, E, R> {
 
 export const defaultBatchFiles = 1000
 export const defaultBatchBytes = 256 * 1024 * 1024
-export const defaultBatchConcurrency = 8
+export const defaultGroupFiles = 32
+export const defaultDepth = 4
+/** The shared memory of one group: a file of 4 MiB (+ 1 byte, see `ReadJob`) always fits. */
+const arenaBytes = 8 * 1024 * 1024
+/** Files start at multiples of this in an arena (page-range detection reads 32-bit words). */
+const fileAlign = 4096
 
 /**
  * Files up to this length are hashed on the calling thread: handing a chunk to a worker (a
@@ -102,10 +116,16 @@ export const inlineHashLimit = 64 * 1024
 
 interface Entry<F extends SmallFile> {
   readonly file: F
+  /** where its bytes are in the shared memory */
+  readonly offset: number
   result?: CopiedFile<F>
   error?: unknown
-  /** settles (never rejects) when the copy is done or failed */
-  done?: Promise<void>
+}
+
+interface Group<F extends SmallFile> {
+  readonly arena: number
+  readonly entries: Array<Entry<F>>
+  used: number
 }
 
 const isTyped = (e: unknown): e is SmallFileError =>
@@ -114,10 +134,13 @@ const isTyped = (e: unknown): e is SmallFileError =>
 /** A copy's failure as an Effect: typed errors fail, anything else is a defect. */
 const failWith = (e: unknown): Effect.Effect<never, SmallFileError> => (isTyped(e) ? Effect.fail(e) : Effect.die(e))
 
+const isError = (r: IoResult): r is Extract<IoResult, { error: unknown }> => "error" in r
+const isChanged = (r: IoResult): r is Extract<IoResult, { changed: string }> => "changed" in r
+
 /**
- * A DurableBatch living in the current scope. What was not flushed when the scope closes is
- * neither renamed nor reported (copies in flight finish on their own; their files stay under
- * partial names).
+ * A DurableBatch living in the current scope (its I/O thread ends with it). What was not
+ * flushed when the scope closes is neither renamed nor reported (its files stay under partial
+ * names).
  */
 export const makeDurableBatch = <F extends SmallFile, E = never, R = never>(
   options: DurableBatchOptions<F, E, R>,
@@ -128,19 +151,27 @@ export const makeDurableBatch = <F extends SmallFile, E = never, R = never>(
     const scope = yield* Effect.scope
     const maxFiles = options.maxFiles ?? defaultBatchFiles
     const maxBytes = options.maxBytes ?? defaultBatchBytes
-    const concurrency = options.concurrency ?? defaultBatchConcurrency
-    if (!Number.isSafeInteger(maxFiles) || maxFiles < 1) return yield* Effect.die(new RangeError(`DurableBatch: maxFiles must be ≥ 1, got ${maxFiles}`))
-    if (!Number.isSafeInteger(maxBytes) || maxBytes < 1) return yield* Effect.die(new RangeError(`DurableBatch: maxBytes must be ≥ 1, got ${maxBytes}`))
-    if (!Number.isSafeInteger(concurrency) || concurrency < 1 || concurrency > 256) return yield* Effect.die(new RangeError(`DurableBatch: concurrency must be 1 to 256, got ${concurrency}`))
+    const groupFiles = options.groupFiles ?? defaultGroupFiles
+    const depth = options.depth ?? defaultDepth
+    const trace = options.trace
+    const whole = (n: number, min: number, max: number) => Number.isSafeInteger(n) && n >= min && n <= max
+    if (!whole(maxFiles, 1, Number.MAX_SAFE_INTEGER)) return yield* Effect.die(new RangeError(`DurableBatch: maxFiles must be ≥ 1, got ${maxFiles}`))
+    if (!whole(maxBytes, 1, Number.MAX_SAFE_INTEGER)) return yield* Effect.die(new RangeError(`DurableBatch: maxBytes must be ≥ 1, got ${maxBytes}`))
+    if (!whole(groupFiles, 1, 4096)) return yield* Effect.die(new RangeError(`DurableBatch: groupFiles must be 1 to 4096, got ${groupFiles}`))
+    if (!whole(depth, 1, 64)) return yield* Effect.die(new RangeError(`DurableBatch: depth must be 1 to 64, got ${depth}`))
     const wanted = options.durability ?? "auto"
     const durability: Durability = wanted === "auto" ? ((yield* syncfsAvailable(options.root)) ? "syncfs" : "fsync") : wanted
     const withFs = Effect.provideService(FileSystem.FileSystem, fs)
 
-    const memory = new SharedArrayBuffer(concurrency * blockSize)
-    const freeSlots = Array.from({ length: concurrency }, (_, i) => concurrency - 1 - i)
+    const memory = new SharedArrayBuffer(depth * arenaBytes)
+    const io = yield* startIoThread(memory)
+    const freeArenas = Array.from({ length: depth }, (_, i) => depth - 1 - i)
     const waiters: Array<() => void> = []
 
+    let open: Group<F> | undefined
+    /** the entries and group copies of the batch being filled */
     let current: Array<Entry<F>> = []
+    let copies: Array<Promise<void>> = []
     let bytes = 0
     let knownDirs = new Set<string>()
     let changedDirs = new Set<string>()
@@ -148,54 +179,90 @@ export const makeDurableBatch = <F extends SmallFile, E = never, R = never>(
     let failure: { error: unknown } | undefined
     let committing: Fiber.RuntimeFiber<ReadonlyArray<CopiedFile<F>>, SmallFileError> | undefined
 
-    const describe = (file: F, base: number): Promise<ReadonlyArray<DescribedBlock> | ReadonlyArray<DescribedPageRange>> => {
+    const describe = (file: F, offset: number): Promise<ReadonlyArray<DescribedBlock> | ReadonlyArray<DescribedPageRange>> => {
       const { length, kind } = file
       if (length === 0) return Promise.resolve([])
       if (length <= inlineHashLimit) {
-        const chunk = new Uint8Array(memory, base, length)
+        const chunk = new Uint8Array(memory, offset, length)
         return Promise.resolve(kind === "block" ? describeBlocks(chunk, 0, 0) : describePageRanges(chunk, 0))
       }
-      return Effect.runPromise(pool.describe({ kind, memory, byteOffset: base, length, fileOffset: 0, firstIndex: 0 }))
+      return Effect.runPromise(pool.describe({ kind, memory, byteOffset: offset, length, fileOffset: 0, firstIndex: 0 }))
     }
 
-    /** Read, hash and write one file to its partial name, in a slot that is free. */
-    const start = (entry: Entry<F>): void => {
-      const slot = freeSlots.pop()!
-      const base = slot * blockSize
-      const { file } = entry
-      entry.done = (async () => {
-        await readSmall(file, new Uint8Array(memory, base, blockSize))
-        const descriptors = await describe(file, base)
-        const empty = file.kind === "page" && descriptors.length === 0
-        await writeSmall(file, empty ? undefined : new Uint8Array(memory, base, file.length), durability === "fsync")
-        entry.result = { kind: file.kind, file, descriptors } as CopiedFile<F>
-      })().then(
-        () => undefined,
-        (error: unknown) => {
-          entry.error = error
-          failure ??= { error }
-        },
-      ).finally(() => {
-        freeSlots.push(slot)
-        waiters.shift()?.()
-      })
+    /** Read a group, hash it, write it (in the I/O thread but the hashing); settles, never rejects. */
+    const copyGroup = async (group: Group<F>): Promise<void> => {
+      const { entries } = group
+      const reads = await io.read(entries.map(({ file, offset }) => (file.mtimeMs === undefined ? { source: file.source, offset, length: file.length } : { source: file.source, offset, length: file.length, mtimeMs: file.mtimeMs })))
+      const toWrite: Array<Entry<F>> = []
+      const described = await Promise.all(
+        entries.map(async (e, i): Promise<ReadonlyArray<DescribedBlock> | ReadonlyArray<DescribedPageRange> | undefined> => {
+          const r = reads[i]!
+          const { file } = e
+          const shown = file.shownSource ?? file.source
+          if (isError(r)) e.error = ioUnreadable(shown, r.error)
+          else if (isChanged(r)) e.error = new SourceChanged({ path: shown, length: file.length, mtimeMs: file.mtimeMs ?? r.mtimeMs, found: r.changed })
+          else return describe(file, e.offset)
+          return undefined
+        }),
+      )
+      const jobs = []
+      for (const [i, e] of entries.entries()) {
+        const descriptors = described[i]
+        if (descriptors === undefined) continue
+        e.result = { kind: e.file.kind, file: e.file, descriptors } as CopiedFile<F>
+        toWrite.push(e)
+        jobs.push({ partial: partialPathOf(e.file.target), offset: e.offset, length: e.file.length, data: !(e.file.kind === "page" && descriptors.length === 0) })
+      }
+      const writes = jobs.length > 0 ? await io.write(jobs, durability === "fsync") : []
+      for (const [i, e] of toWrite.entries()) {
+        const r = writes[i]!
+        if (isError(r)) e.error = ioUnwritable(shownPartialOf(e.file.shownTarget ?? e.file.target, e.file.target), r.error)
+        else if (trace) {
+          trace(`write ${e.file.target}`)
+          if ("synced" in r && r.synced === true) trace(`fdatasync ${e.file.target}`)
+        }
+      }
+    }
+
+    /** Send the open group to the I/O thread. */
+    const dispatch = (): void => {
+      const group = open
+      if (group === undefined) return
+      open = undefined
+      copies.push(
+        copyGroup(group)
+          .catch((error: unknown) => {
+            for (const e of group.entries) e.error ??= error
+          })
+          .finally(() => {
+            for (const e of group.entries) if (e.error !== undefined) failure ??= { error: e.error }
+            freeArenas.push(group.arena)
+            waiters.shift()?.()
+          }),
+      )
     }
 
     /** Make a batch durable under its target names; its report is delivered later (`deliver`). */
-    const commit = (batch: ReadonlyArray<Entry<F>>, dirs: Set<string>): Effect.Effect<ReadonlyArray<CopiedFile<F>>, SmallFileError> =>
+    const commit = (batch: ReadonlyArray<Entry<F>>, done: ReadonlyArray<Promise<void>>, dirs: Set<string>): Effect.Effect<ReadonlyArray<CopiedFile<F>>, SmallFileError> =>
       Effect.gen(function* () {
-        yield* Effect.promise(() => Promise.all(batch.map((e) => e.done)))
+        yield* Effect.promise(() => Promise.all(done))
         const copied: Array<CopiedFile<F>> = []
         for (const e of batch) {
           if (e.error !== undefined) return yield* failWith(e.error)
           copied.push(e.result!)
         }
-        if (durability === "syncfs") yield* syncFileSystem(options.root)
-        yield* Effect.tryPromise({ try: () => renameAll(batch.map((e) => e.file), concurrency), catch: (e) => e }).pipe(Effect.catchAll(failWith))
-        if (durability === "syncfs") yield* syncFileSystem(options.root)
+        const syncfs = Effect.zipRight(syncFileSystem(options.root), Effect.sync(() => trace?.("syncfs")))
+        if (durability === "syncfs") yield* syncfs
+        const renamed = yield* Effect.promise(() => io.rename(batch.map((e) => [partialPathOf(e.file.target), e.file.target] as const)))
+        for (const [i, r] of renamed.entries()) {
+          const { file } = batch[i]!
+          if (isError(r)) return yield* Effect.fail(ioUnwritable(file.shownTarget ?? file.target, r.error))
+          trace?.(`rename ${file.target}`)
+        }
+        if (durability === "syncfs") yield* syncfs
         else {
           for (const e of batch) dirs.add(path.dirname(e.file.target))
-          yield* Effect.forEach(dirs, (d) => syncDirectory(d), { concurrency, discard: true }).pipe(withFs)
+          yield* Effect.forEach(dirs, (d) => Effect.zipRight(syncDirectory(d), Effect.sync(() => trace?.(`dirsync ${d}`))), { discard: true }).pipe(withFs)
         }
         return copied
       })
@@ -206,6 +273,7 @@ export const makeDurableBatch = <F extends SmallFile, E = never, R = never>(
       if (fiber === undefined) return Effect.void
       return Effect.flatMap(Fiber.join(fiber), (copied) => {
         committing = undefined
+        trace?.(`report ${copied.length}`)
         return options.onBatch(copied)
       })
     })
@@ -218,20 +286,23 @@ export const makeDurableBatch = <F extends SmallFile, E = never, R = never>(
     /** Start committing the current batch (after the previous one is reported). */
     const rotate: Effect.Effect<void, SmallFileError | E, R> = Effect.gen(function* () {
       yield* deliver
+      dispatch()
       if (current.length === 0) return
       const batch = current
+      const done = copies
       const dirs = changedDirs
       current = []
+      copies = []
       bytes = 0
       knownDirs = new Set()
       changedDirs = new Set()
-      committing = yield* Effect.forkIn(commit(batch, dirs), scope)
+      committing = yield* Effect.forkIn(commit(batch, done, dirs), scope)
     })
 
     /** Fail with the first copy failure, after reporting what was committed before it. */
     const failed: Effect.Effect<never, SmallFileError | E, R> = Effect.suspend(() => Effect.zipRight(deliver, failWith(failure!.error)))
 
-    const waitForSlot: Effect.Effect<void> = Effect.async<void>((resume) => {
+    const waitForArena: Effect.Effect<void> = Effect.async<void>((resume) => {
       const wake = () => resume(Effect.void)
       waiters.push(wake)
       return Effect.sync(() => {
@@ -254,12 +325,18 @@ export const makeDurableBatch = <F extends SmallFile, E = never, R = never>(
           yield* ensureDirectory(dir, changedDirs, path.dirname(file.shownTarget ?? file.target)).pipe(withFs)
           knownDirs.add(dir)
         }
-        while (freeSlots.length === 0) yield* waitForSlot
-        if (failure) return yield* failed
-        const entry: Entry<F> = { file }
+        const need = Math.ceil((file.length + 1) / fileAlign) * fileAlign
+        if (open !== undefined && (open.entries.length >= groupFiles || open.used + need > arenaBytes)) dispatch()
+        if (open === undefined) {
+          while (freeArenas.length === 0) yield* waitForArena
+          if (failure) return yield* failed
+          open = { arena: freeArenas.pop()!, entries: [], used: 0 }
+        }
+        const entry: Entry<F> = { file, offset: open.arena * arenaBytes + open.used }
+        open.used += need
+        open.entries.push(entry)
         current.push(entry)
         bytes += file.length
-        start(entry)
       })
 
     const flush: Effect.Effect<void, SmallFileError | E, R> = Effect.gen(function* () {
