@@ -39,8 +39,8 @@ const read = ({ files }) =>
     try {
       const st = fs.fstatSync(fd)
       if (!st.isFile()) return { error: { code: st.isDirectory() ? "EISDIR" : "EINVAL", message: `is ${st.isDirectory() ? "a directory" : "not a regular file"}, not a file` } }
-      // (mtime in whole milliseconds, as FileSystem's stat gives it)
-      const mtimeMs = Math.trunc(st.mtimeMs)
+      // mtime in whole milliseconds, as FileSystem's stat gives it (node rounds mtimeMs for its Date)
+      const mtimeMs = Math.round(st.mtimeMs)
       if (st.size !== f.length || (f.mtimeMs !== undefined && mtimeMs !== f.mtimeMs)) return { changed: `${st.size} bytes, modified at ${new Date(mtimeMs).toISOString()}`, mtimeMs }
       const want = f.length + 1
       let got = 0

@@ -590,6 +590,30 @@ test("DurableBatch: a changed source fails the batch: nothing of it renamed or r
   for (const it of items.slice(3)) assert.equal(existsSync(it.target), false)
 })
 
+test("DurableBatch and copyFile take the mtime FileSystem's stat gives (whole milliseconds) and refuse another", async () => {
+  const dir = tmp()
+  const source = path.join(dir, "s")
+  writeFileSync(source, randomBytes(5000))
+  // a time with a fraction of a millisecond, as most file systems keep them
+  nodeFs.utimesSync(source, new Date(), 1_700_000_000.1237)
+  const mtimeMs = await run(Effect.map(Effect.flatMap(FileSystem.FileSystem, (fs) => fs.stat(source)), (i) => Option.getOrThrow(i.mtime).getTime()))
+  const copyBoth = (mtime: number, n: number) =>
+    runExit(
+      Effect.scoped(
+        Effect.gen(function* () {
+          const batch = yield* makeDurableBatch<SmallFile>({ root: dir, onBatch: () => Effect.void })
+          yield* batch.add({ source, target: path.join(dir, `b${n}`), kind: "block", length: 5000, mtimeMs: mtime })
+          yield* batch.flush
+          yield* copyFile({ source, target: path.join(dir, `c${n}`), kind: "block", length: 5000, mtimeMs: mtime })
+        }),
+      ),
+    )
+  assert.ok(Exit.isSuccess(await copyBoth(mtimeMs, 1)))
+  const e = failureOf(await copyBoth(mtimeMs + 1, 2))
+  assert.equal(e._tag, "SourceChanged")
+  assert.equal(existsSync(path.join(dir, "b2")), false)
+})
+
 test("DurableBatch: a missing source is FileUnreadable naming it as shown", async () => {
   const dir = tmp()
   const exit = await runExit(
