@@ -13,7 +13,8 @@
  * clean page-cache writeback; runs alternate waie / baseline. Prints each run, then medians:
  * wall(waie)/wall(baseline) for A and B (goals A ≤ 0.75, B ≤ 1.0), MB/s (10^6 bytes/s) and
  * waie's peak RSS (`process.resourceUsage().maxRSS`: this process only; the baselines run in
- * child processes). The hash pool is started once before timing, as a session does.
+ * child processes). The hash pool's workers are started before timing (a session starts them
+ * once); each DurableBatch's I/O thread starts inside the timing.
  *
  * Flags: `--quick` (A: 4 × 32 MiB, B: 2,000 files), `--runs N` (default 3), `--only a|b`,
  * `--no-baseline`, `--data DIR` (generate into / reuse DIR instead of a fresh temp folder),
@@ -26,11 +27,11 @@ import { Effect, Layer } from "effect"
 import { spawnSync } from "node:child_process"
 import { randomFillSync } from "node:crypto"
 import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, rmSync, statSync, writeSync } from "node:fs"
-import { tmpdir } from "node:os"
+import { availableParallelism, loadavg, tmpdir } from "node:os"
 import * as path from "node:path"
 import { makeDurableBatch, type SmallFile } from "../lib/copy-batch.ts"
 import { copyFile } from "../lib/copy-file.ts"
-import { HashPoolLive } from "../lib/hashpool.ts"
+import { HashPool, HashPoolLive } from "../lib/hashpool.ts"
 
 const MiB = 1024 * 1024
 const argv = process.argv.slice(2)
@@ -150,6 +151,8 @@ const main = Effect.gen(function* () {
   const aBytes = A.files * A.size
   const bBytes = B.folders * B.perFolder * B.size
   console.log(`data ${dataRoot} (generated in ${(now() - t0).toFixed(1)} s), drive ${drive}, ${runs} run(s)${quick ? ", quick" : ""}`)
+  // the pool's workers start with its first job: start them before timing, as a session would have
+  yield* (yield* HashPool).describe({ kind: "block", memory: new SharedArrayBuffer(4096), byteOffset: 0, length: 4096, fileOffset: 0, firstIndex: 0 })
   const rows: Record<"A" | "B", { waie: Array<number>; base: Array<number> }> = { A: { waie: [], base: [] }, B: { waie: [], base: [] } }
   let mode = ""
   for (let run = 0; run < runs; run++) {
@@ -185,6 +188,7 @@ const main = Effect.gen(function* () {
     console.log(`${which} (${what}): waie ${w.toFixed(2)} s (${(bytes / w / 1e6).toFixed(0)} MB/s)${ratio}`)
   }
   console.log(`waie peak RSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB`)
+  console.log(`load average ${loadavg().map((l) => l.toFixed(2)).join(" ")} on ${availableParallelism()} cores (other work on the machine slows waie, which uses every core, more than the baseline)`)
 })
 
 try {

@@ -7,11 +7,11 @@
  * Durability, two ways (`durability` option; `auto` picks the first that works):
  * - `syncfs` (Linux): one `sync -f <root>` (syncfs(2) of the drive's file system) once the
  *   batch's data is written, another after the renames.
- * - `fsync` (portable): each file is fdatasynced after its write, before it is closed (in the
- *   libuv thread pool, `concurrency` files at a time); after the renames every folder whose
- *   entries changed (the targets' folders, the parents of folders created) is fsynced.
- * Measured on the bench machine (bench/README.md), syncfs is the faster: it is the default
- * where it works.
+ * - `fsync` (portable): each file is fdatasynced after its write, before it is closed (the
+ *   files of a group concurrently, in the libuv thread pool); after the renames every folder
+ *   whose entries changed (the targets' folders, the parents of folders created) is fsynced.
+ * Measured on the bench machine (bench/README.md), syncfs takes half the time: it is the
+ * default where it works.
  *
  * What is durable when `onBatch` runs: every file of the batch, under its target name, with its
  * whole data and length, and every folder created for them. Nothing of later batches is
@@ -67,7 +67,7 @@ export type CopiedFile<F extends SmallFile = SmallFile> =
 export type Durability = "syncfs" | "fsync"
 
 export interface DurableBatchOptions<F extends SmallFile, E, R> {
-  /** a folder on the drive (syncfs syncs its file system) */
+  /** a folder on the drive; every target must be on its file system (syncfs syncs that one) */
   readonly root: string
   readonly maxFiles?: number
   readonly maxBytes?: number

@@ -200,7 +200,6 @@ export const copyFile = <K extends BlobKind, E = never, R = never>(
     const onProgress = options.onProgress
 
     const changedDirs = new Set<string>()
-    yield* ensureDirectory(path.dirname(target), changedDirs, path.dirname(shownTarget))
 
     // A crash after the rename, before the caller recorded it: the target is already complete.
     if (startAt === length) {
@@ -229,6 +228,8 @@ export const copyFile = <K extends BlobKind, E = never, R = never>(
           return yield* Effect.fail(changed(`${Number(info.size)} bytes, modified at ${new Date(openedMtime).toISOString()}`))
         }
 
+        // the target's folders are made only once the source is known good
+        yield* ensureDirectory(path.dirname(target), changedDirs, path.dirname(shownTarget))
         const dst =
           startAt === 0
             ? yield* fs.open(partial, { flag: "w", mode: 0o644 }).pipe(Effect.mapError(writeFail))

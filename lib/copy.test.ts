@@ -369,6 +369,8 @@ test("copyFile: read and write errors are FileUnreadable and FileUnwritable nami
   const missing = failureOf(await runExit(copyFile({ source: path.join(dir, "nope"), target: path.join(dir, "d", "t"), kind: "block", length: 1, shownSource: "F:\\nope" })))
   assert.equal(missing._tag, "FileUnreadable")
   assert.match(missing.message, /^F:\\nope: cannot read \(ENOENT\)/)
+  // nothing was made on the drive for it
+  assert.equal(existsSync(path.join(dir, "d")), false)
   writeFileSync(path.join(dir, "s"), "abc")
   mkdirSync(path.join(dir, "ro"))
   writeFileSync(path.join(dir, "ro", "blocker"), "")
