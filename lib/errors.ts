@@ -380,7 +380,7 @@ export class SourceChanged extends Data.TaggedError("SourceChanged")<{
   readonly found: string
 }> {
   override get message(): string {
-    return `${this.path}: the source changed since the session began (it was ${this.length} bytes, modified at ${new Date(this.mtimeMs).toISOString()}; now ${this.found}): a session cannot resume with a changed source`
+    return `${this.path}: the source changed since the session began (it was ${this.length} bytes, modified at ${new Date(this.mtimeMs).toISOString()}; now ${this.found}): a session copies each file as it was when placed; put the file back and resume, or abort the session`
   }
 }
 
