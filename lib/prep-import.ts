@@ -52,6 +52,7 @@ import type { MountMap, Platform } from "./paths.ts"
 import { driveCountWarning, Placer, placementItem } from "./placement.ts"
 import { listCopySessions, listDrives } from "./prep-list.ts"
 import { makeProgress } from "./progress.ts"
+import { plural } from "./output.ts"
 import { checkSources, enumerateSources, type SourceFile } from "./sources.ts"
 
 export const waieVersion = "0.1.0"
@@ -107,7 +108,6 @@ type Env = FileSystem.FileSystem | Scope.Scope
 
 // ---------------------------------------------------------------- small helpers
 
-const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? "" : "s"}`
 
 const driveInfoFile = (journal: string, driveId: string): string => path.join(path.dirname(journal), `${driveId}.xml`)
 
@@ -120,6 +120,22 @@ const keptKey = (journal: string, driveId: string): Effect.Effect<string, never,
     Effect.map((b) => /<BitLockerKey>([^<]*)<\/BitLockerKey>/.exec(new TextDecoder().decode(b))?.[1] ?? ""),
     Effect.orElseSucceed(() => ""),
   )
+
+/** A drive's `<DriveId>.xml` for the portal (0600: it holds the BitLocker key); "" hash before its manifest exists. */
+const writeDriveInfo = (journal: string, d: SessionDrive, manifestHash: string): Effect.Effect<void, FileUnwritable, FileSystem.FileSystem> =>
+  writeFileDurably(driveInfoFile(journal, d.drive.driveId), new TextEncoder().encode(driveInfoXml(d.drive.driveId, d.key, manifestFilePath, manifestHash) + "\n"), 0o600)
+
+/** Rebuild a drive's manifest from the journal (the given sessions' blobs) and its `<DriveId>.xml`. */
+const writeDriveManifest = (journal: string, d: SessionDrive, credential: Credential, sessions: ReadonlyArray<string>) =>
+  Effect.gen(function* () {
+    const target = path.join(d.drive.root, manifestFileName)
+    const written = yield* writeManifest(target, manifestEventsForDrive({ journal, driveId: d.drive.driveId, credential, clientCreator, sessions }), target)
+    yield* writeDriveInfo(journal, d, written.hash)
+    return { target, ...written }
+  })
+
+/** The journal's drives, to reopen by their recorded root and DriveId. */
+const knownDrives = (state: JournalState | undefined): OpenPlan["known"] => [...(state?.drives.values() ?? [])].map((d) => ({ driveId: d.driveId, root: d.root, name: d.name }))
 
 /** A pull cursor over a stream, for walking the journal beside the dataset. */
 const cursor = <A, E, R>(stream: Stream.Stream<A, E, R>) =>
@@ -489,13 +505,8 @@ const finishSession = (ctx: SessionContext) =>
   Effect.gen(function* () {
     const { writer, sessionId, journal } = ctx
     for (const d of ctx.drives) {
-      const target = path.join(d.drive.root, manifestFileName)
-      const written = yield* writeManifest(
-        target,
-        manifestEventsForDrive({ journal: journal.real, driveId: d.drive.driveId, credential: ctx.credential, clientCreator, sessions: ctx.manifestSessions }),
-        target,
-      )
-      yield* writeFileDurably(driveInfoFile(journal.real, d.drive.driveId), new TextEncoder().encode(driveInfoXml(d.drive.driveId, d.key, manifestFilePath, written.hash) + "\n"), 0o600)
+      const written = yield* writeDriveManifest(journal.real, d, ctx.credential, ctx.manifestSessions)
+      const target = written.target
       yield* writer.append([{ _tag: "DriveInfo", driveId: d.drive.driveId, manifestFile: manifestFilePath, manifestHash: written.hash }], { sync: true })
       const driveList = `bit-locker-key=${d.key} drive-header-hash="" drive-id=${d.drive.driveId} manifest-file=${manifestFilePath} manifest-hash=${written.hash}`
       ctx.out.event(
@@ -623,7 +634,7 @@ const newSession = (req: PrepImportRequest, out: Output, io: Io) =>
     if (warning) out.note(warning)
     const journalId = state?.journalId ?? newJournalId()
     const sources = yield* datasetSources(dataSet, req)
-    const opened = yield* openDrives(req, journalId, { known: [...(state?.drives.values() ?? [])].map((d) => ({ driveId: d.driveId, root: d.root, name: d.name })), added: newRows }, protectedPathsOf(req, sources))
+    const opened = yield* openDrives(req, journalId, { known: knownDrives(state), added: newRows }, protectedPathsOf(req, sources))
     const drives = [...opened.known, ...opened.added]
     if (drives.length === 0) return yield* Effect.fail(new SessionRefused({ journal: journal.shown, reason: "there is no drive to copy to" }))
 
@@ -664,7 +675,7 @@ const newSession = (req: PrepImportRequest, out: Output, io: Io) =>
     }
     yield* writer.append(sessionEvents, { sync: true })
     for (const d of opened.added) {
-      yield* writeFileDurably(driveInfoFile(journal.real, d.drive.driveId), new TextEncoder().encode(driveInfoXml(d.drive.driveId, d.key, manifestFilePath, "") + "\n"), 0o600)
+      yield* writeDriveInfo(journal.real, d, "")
     }
     out.note(`session ${sessionId}: ${plural(summary.files, "file")}, ${summary.bytes} bytes, onto ${plural(drives.length, "drive")}`)
     const ctx: SessionContext = {
@@ -721,7 +732,7 @@ const resumeSession = (req: PrepImportRequest, out: Output, io: Io) =>
     yield* validateDataset(readDatasetFile(dataSet.real, dataSet.shown, { mounts: r.mounts, platform: r.platform }))
     const summary = yield* checkSources(dataSet.shown, readDatasetFile(dataSet.real, dataSet.shown, { mounts: r.mounts, platform: r.platform }).rows)
     const sources = yield* datasetSources(dataSet, r)
-    const opened = yield* openDrives(r, state!.journalId, { known: [...state!.drives.values()].map((d) => ({ driveId: d.driveId, root: d.root, name: d.name })), added: [] }, protectedPathsOf(r, sources))
+    const opened = yield* openDrives(r, state!.journalId, { known: knownDrives(state), added: [] }, protectedPathsOf(r, sources))
     const rec = yield* readSessionRecord(req.journal, latest.sessionId)
     const writer = yield* openJournalWriter(req.journal.real, state!.end, req.journal.shown)
     if (state!.tornTail) out.note(`${req.journal.shown}: its last record was torn (line ${state!.tornTail.line}); it was cut off`)
@@ -772,7 +783,7 @@ const continueSession = (req: PrepImportRequest, out: Output, io: Io) =>
         const events: Array<JournalEvent> = []
         for (const [i, d] of opened.added.entries()) {
           events.push({ _tag: "DriveAdded", sessionId: latest.sessionId, driveId: d.drive.driveId, root: d.drive.root, name: d.drive.drive, format: d.drive.formatted, encryption: rows[i]!.encryption, identity: d.drive.identity, freeBytes: yield* d.drive.freeBytes() })
-          yield* writeFileDurably(driveInfoFile(req.journal.real, d.drive.driveId), new TextEncoder().encode(driveInfoXml(d.drive.driveId, d.key, manifestFilePath, "") + "\n"), 0o600)
+          yield* writeDriveInfo(req.journal.real, d, "")
         }
         yield* writer.append(events, { sync: true })
         out.note(`session ${latest.sessionId}: ${plural(opened.added.length, "drive")} added; placing what did not fit`)
@@ -789,7 +800,7 @@ const abortSession = (req: PrepImportRequest, out: Output) =>
     const state = yield* readState(req.journal)
     const latest = yield* interruptedSession(req, state, "abort")
     const first = state!.sessions.length === 1
-    const opened = yield* openDrives(req, state!.journalId, { known: [...state!.drives.values()].map((d) => ({ driveId: d.driveId, root: d.root, name: d.name })), added: [] }, [])
+    const opened = yield* openDrives(req, state!.journalId, { known: knownDrives(state), added: [] }, [])
     // the state before the session: replay the journal up to the session's first record
     let before: JournalState | undefined
     yield* Stream.runForEach(readJournalFile(req.journal.real, req.journal.shown), (e) =>
@@ -816,13 +827,7 @@ const abortSession = (req: PrepImportRequest, out: Output) =>
       const credential = yield* sessionCredential(req.journal.real, undefined, state!.credential)
       for (const d of opened.known) {
         if (before?.drives.get(d.drive.driveId) === undefined) continue
-        const target = path.join(d.drive.root, manifestFileName)
-        const written = yield* writeManifest(
-          target,
-          manifestEventsForDrive({ journal: req.journal.real, driveId: d.drive.driveId, credential, clientCreator, sessions: before!.sessions.map((s) => s.sessionId) }),
-          target,
-        )
-        yield* writeFileDurably(driveInfoFile(req.journal.real, d.drive.driveId), new TextEncoder().encode(driveInfoXml(d.drive.driveId, d.key, manifestFilePath, written.hash) + "\n"), 0o600)
+        yield* writeDriveManifest(req.journal.real, d, credential, before!.sessions.map((s) => s.sessionId))
       }
     }
     out.event("aborted", { sessionId: latest.sessionId, journal: req.journal.shown, journalRemoved: first }, `session ${latest.sessionId} aborted: its files are off the drives and ${first ? "the journal, its first session gone, was removed" : "the journal is as it was before the session"}`)

@@ -1,8 +1,8 @@
 /** `PrepImport /ListDrives` and `/ListCopySessions`: what a journal says, without touching drives. */
 import type { Output } from "./cli.ts"
 import type { JournalState } from "./journal.ts"
+import { plural } from "./output.ts"
 
-const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? "" : "s"}`
 
 export const sessionStatus = (s: JournalState["sessions"][number], latest: boolean): "completed" | "interrupted" | "abandoned" =>
   s.completed ? "completed" : latest ? "interrupted" : "abandoned"

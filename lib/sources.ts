@@ -39,6 +39,7 @@ import { InvalidInput, type Issue, showValue, SourceChanged } from "./errors.ts"
 import { unreadable } from "./files.ts"
 import { maxBlockBlobLength, maxPageBlobLength, pageSize } from "./blocks.ts"
 import { checkBlobName, rootContainer } from "./names.ts"
+import { plural } from "./output.ts"
 
 // ---------------------------------------------------------------- the model
 
@@ -120,7 +121,6 @@ export interface SourceOptions {
 
 const showPath = (p: string): string => showValue(p, 400)
 
-const plural = (n: number, one: string, many = one + "s"): string => `${n} ${n === 1 ? one : many}`
 
 class Tally {
   files = 0
