@@ -17,6 +17,8 @@ export type InputFormat =
   | "journal"
   | "key"
   | "name"
+  | "pathmap"
+  | "repair"
 
 /**
  * One problem found in an input. `line`/`column` are 1-based. `field` names the CSV column or
