@@ -245,6 +245,7 @@ const exitCodeByTag: Readonly<Record<string, number>> = {
   BitLockerFailed: 3,
   PartialCopyLost: 3,
   JournalWriteFailed: 3,
+  StorageError: 3,
   SessionRefused: 1,
   DataDoesNotFit: 5,
 }

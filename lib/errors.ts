@@ -19,6 +19,7 @@ export type InputFormat =
   | "name"
   | "pathmap"
   | "repair"
+  | "driveinfo"
 
 /**
  * One problem found in an input. `line`/`column` are 1-based. `field` names the CSV column or
@@ -147,13 +148,15 @@ export class InvalidArgument extends Data.TaggedError("InvalidArgument")<{
 /**
  * Exit codes, stable across versions (documented in the README).
  * 0 success; 1 the input was read and is invalid (or a check found problems); 2 the command line
- * is wrong; 3 a file could not be read or written; 70 a bug in waie.
+ * is wrong; 3 a file could not be read or written; 6 `service import`: some blobs failed (the
+ * copy logs say which); 70 a bug in waie.
  */
 export const ExitCode = {
   Ok: 0,
   Invalid: 1,
   Usage: 2,
   Io: 3,
+  BlobsFailed: 6,
   Internal: 70,
 } as const
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode]
