@@ -1,7 +1,8 @@
 import assert from "node:assert/strict"
 import { test } from "node:test"
-import { ManifestJsonLines, masked } from "./manifest-json.ts"
+import { JsonLineIssue, ManifestJsonLines, ManifestJsonReader, masked } from "./manifest-json.ts"
 import type { ManifestEvent } from "./manifest-model.ts"
+import { serializeManifest } from "./manifest-writer.ts"
 
 const H = "0CC175B9C0F1B6A831C399E269772661"
 
@@ -90,4 +91,62 @@ test("a drive field given twice or after a blob list comes as a further drive li
     { type: "blobList", index: 0 },
     { type: "drive", clientCreator: "late" },
   ])
+})
+
+// ---------------------------------------------------------------- the way back
+
+const back = (text: string, credentials = {}): string => {
+  const r = new ManifestJsonReader(credentials)
+  const lines = text.split("\n")
+  return serializeManifest([...lines.flatMap((l, i) => r.line(l, i + 1)), ...r.end(lines.length + 1)])
+}
+
+const issueOf = (text: string, credentials = {}): JsonLineIssue => {
+  try {
+    back(text, credentials)
+  } catch (e) {
+    if (e instanceof JsonLineIssue) return e
+    throw e
+  }
+  assert.fail("no issue")
+}
+
+const drive = '{"type":"drive","version":"2014-11-01","driveId":"D1","storageAccountKey":"*******"}'
+
+test("the masked key is replaced by the one given; blank lines are skipped", () => {
+  const xml = back(`${drive}\n\n{"type":"blobList","index":0}\n{"type":"blob","blobList":0,"blobPath":"c/a","filePath":"\\\\a","length":1,"blocks":[{"offset":0,"length":1,"hash":"${H}"}]}\n`, { StorageAccountKey: "S0VZ" })
+  assert.match(xml, /<StorageAccountKey>S0VZ<\/StorageAccountKey>/)
+  assert.match(xml, /<Block Offset="0" Length="1" Hash="0CC175B9C0F1B6A831C399E269772661" \/>/)
+  assert.doesNotMatch(xml, /\*{7}/)
+})
+
+test("each bad line is named, with the field, what was expected and what was found", () => {
+  const cases: ReadonlyArray<readonly [string, number, string | undefined, RegExp]> = [
+    ["not json", 1, undefined, /not JSON/],
+    ['{"type":"blob"}', 1, "type", /a "drive" line first/],
+    [`${drive}\n{"type":"blob","blobList":0,"blobPath":"c/a","filePath":"a","length":0}`, 2, "blob.blobList", /a blobList line before the first blob/],
+    [`${drive}\n{"type":"blobList","index":0}\n{"type":"blob","blobList":1,"blobPath":"c/a","filePath":"a","length":0}`, 3, "blob.blobList", /the current list, 0/],
+    [`${drive}\n{"type":"blobList","index":0}\n{"type":"blob","blobList":0,"blobPath":"c/a","filePath":"a","length":-1}`, 3, "blob.length", /a whole number ≥ 0/],
+    [`${drive}\n{"type":"blobList","index":0}\n{"type":"blob","blobList":0,"blobPath":"c/a","filePath":"a","length":1,"colour":"red"}`, 3, "blob", /a key "colour"/],
+    [`${drive}\n{"type":"blobList","index":0}\n{"type":"blob","blobList":0,"blobPath":7,"filePath":"a","length":1}`, 3, "blob.blobPath", /number 7/],
+    [`${drive}\n{"type":"blobList","index":0}\n{"type":"blob","blobList":0,"blobPath":"c/\\u0001","filePath":"a","length":1}`, 3, "blob.blobPath", /characters XML 1.0 can carry/],
+    [`${drive}\n{"type":"blobList","index":0}\n{"type":"blob","blobList":0,"blobPath":"c/a","filePath":"a","length":1,"blocks":[{"offset":0,"length":1}]}`, 3, "blob.blocks[0].hash", /a string/],
+    [`${drive}\n{"type":"blobList","index":1}\n{"type":"blobList","index":1}`, 3, "blobList.index", /an index above 1/],
+    [`${drive}\n{"type":"blobList","index":0}\n{"type":"drive","clientCreator":"x"}`, 3, "type", /before the first blob list/],
+    [`${drive}\n{"type":"issue","format":"manifest"}`, 2, "type", /not a whole manifest/],
+    ['{"type":"drive","version":"1","storageAccountKey":"*******"}', 1, "drive.storageAccountKey", /storage account key \(--sk or --key-file\)/],
+    ["", 2, undefined, /no line/],
+  ]
+  for (const [text, line, field, found] of cases) {
+    const issue = issueOf(text, text.startsWith(drive) ? { StorageAccountKey: "S0VZ" } : {})
+    assert.equal(issue.line, line, text)
+    assert.equal(issue.field, field, text)
+    assert.match(`expected ${issue.expected}, found ${issue.found}`, found, text)
+  }
+})
+
+test("a credential written into a line is never shown in an issue", () => {
+  const issue = issueOf('{"type":"drive","version":"1","containerSas":"sv=1&sig=SECRET\\u0001"}')
+  assert.equal(issue.field, "drive.containerSas")
+  assert.doesNotMatch(issue.found, /SECRET/)
 })
