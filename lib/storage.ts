@@ -43,6 +43,7 @@ export interface BlobInfo extends BlobRef {
   readonly length: number
   /** ISO 8601, UTC, whole seconds (`2012-09-18T23:47:08Z`), as copy logs print it */
   readonly lastModified: string
+  /** unquoted, as properties files print it (`0x8CF8A2C1F1B4E11`); `read` takes it back as is */
   readonly etag: string
   /** a lease is held on the blob by someone */
   readonly leased: boolean
