@@ -133,6 +133,8 @@ const exportOn = (mem: MemoryStore, w: World, capacities: ReadonlyArray<number>,
     drives: w.drives.map((d, i) => ({ real: d, shown: `drive${i + 1}` })),
     job,
     logDir: { real: w.logs, shown: "logs" },
+    // a blob changed mid-copy: one read in flight, so "after the first range" is exact
+    ...(extra ? { readAhead: 1 } : {}),
   }).pipe(Effect.provide(layers))
 }
 
