@@ -5,6 +5,8 @@ import * as http from "node:http"
 import * as net from "node:net"
 import { tmpdir } from "node:os"
 import * as path from "node:path"
+import { spawn } from "node:child_process"
+import { fileURLToPath } from "node:url"
 import { Effect, Exit } from "effect"
 import { BlobServiceClient } from "@azure/storage-blob"
 import { AzuriteFailed, azuriteKey, launchAzurite, type RunningAzurite, startAzurite, startTestAzurite } from "./azurite.ts"
@@ -101,6 +103,29 @@ describe("launchAzurite", () => {
     } finally {
       rmSync(dir, { recursive: true, force: true })
     }
+  })
+})
+
+describe("a waie that dies without stopping its azurite", () => {
+  it("azurite notices (its IPC channel closes) and stops itself", async () => {
+    const lib = fileURLToPath(new URL("./azurite.ts", import.meta.url))
+    const code = `const { launchAzurite } = await import(${JSON.stringify(lib)}); const a = await launchAzurite({ inMemory: true }); console.log(a.pid); setInterval(() => {}, 1000)`
+    const parent = spawn(process.execPath, ["--import", "tsx", "--input-type=module", "-e", code], { stdio: ["ignore", "pipe", "inherit"] })
+    const pid = await new Promise<number>((resolve, reject) => {
+      let text = ""
+      parent.stdout!.setEncoding("utf8").on("data", (d: string) => {
+        text += d
+        if (/^\d+\n/.test(text)) resolve(Number(text.trim()))
+      })
+      parent.once("exit", () => reject(new Error(`the parent exited first: ${text}`)))
+    })
+    assert.ok(alive(pid))
+    parent.kill("SIGKILL")
+    // bounded wait, not a timing assertion: azurite's clean shutdown takes a moment
+    for (let i = 0; i < 200 && alive(pid); i++) await new Promise((r) => setTimeout(r, 100))
+    const left = alive(pid)
+    if (left) process.kill(pid, "SIGKILL")
+    assert.equal(left, false, "azurite outlived the process that started it")
   })
 })
 

@@ -152,7 +152,9 @@ export const launchAzurite = (options: AzuriteOptions = {}, signal?: AbortSignal
     let child: ChildProcess
     try {
       // cwd: azurite writes nothing there in these modes, but a folder we own keeps it so
-      child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"], cwd: dir ?? process.cwd() })
+      child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe", "ipc"], cwd: dir ?? process.cwd() })
+      // the IPC channel is only there to close when we die (see the preload): it must not keep us alive
+      child.channel?.unref()
     } catch (e) {
       return reject(new AzuriteFailed({ reason: `cannot start node: ${(e as Error).message}`, output: "" }))
     }
@@ -217,16 +219,14 @@ export const launchAzurite = (options: AzuriteOptions = {}, signal?: AbortSignal
  * azurite for the life of the scope: started (and ready) on acquire, stopped on scope close,
  * whether the scope ends in success, failure or interruption.
  */
-export const startAzurite = (options: AzuriteOptions = {}): Effect.Effect<Azurite, AzuriteFailed, Scope.Scope> =>
+export const startAzurite = (options: AzuriteOptions = {}): Effect.Effect<Azurite & Pick<RunningAzurite, "exited">, AzuriteFailed, Scope.Scope> =>
   Effect.acquireRelease(
     Effect.tryPromise({
       try: (signal) => launchAzurite(options, signal),
       catch: (e) => (e instanceof AzuriteFailed ? e : new AzuriteFailed({ reason: String(e), output: "" })),
     }),
     (az) => Effect.promise(() => az.stop()),
-  ).pipe(
-    Effect.map(({ stop: _stop, exited: _exited, ...az }): Azurite => az),
-  )
+  ).pipe(Effect.map(({ stop: _stop, ...az }): Azurite & Pick<RunningAzurite, "exited"> => az))
 
 /**
  * For node:test files: an in-memory azurite on a free port.
