@@ -34,7 +34,6 @@ import { readWhole, unwritable } from "./files.ts"
 import { md5Hex } from "./hash.ts"
 import {
   applyEvent,
-  driveInfoXml,
   type FileCopyRef,
   type JournalEvent,
   type JournalState,
@@ -45,6 +44,7 @@ import {
   replayJournal,
   writerName,
 } from "./journal.ts"
+import { jobFilePath, jobFileText } from "./job-file.ts"
 import { manifestEventsForDrive } from "./manifest-build.ts"
 import { writeManifest } from "./manifest-writer.ts"
 import { checkSessionId } from "./names.ts"
@@ -53,7 +53,7 @@ import { driveCountWarning, Placer, placementItem } from "./placement.ts"
 import { listCopySessions, listDrives } from "./prep-list.ts"
 import { makeProgress } from "./progress.ts"
 import { plural } from "./output.ts"
-import { checkSources, enumerateSources, type SourceFile } from "./sources.ts"
+import { checkSources, enumerateSources, requireUnchanged, type SourceFile } from "./sources.ts"
 
 export const waieVersion = "0.1.0"
 export const clientCreator = `${writerName} ${waieVersion}`
@@ -109,21 +109,20 @@ type Env = FileSystem.FileSystem | Scope.Scope
 // ---------------------------------------------------------------- small helpers
 
 
-const driveInfoFile = (journal: string, driveId: string): string => path.join(path.dirname(journal), `${driveId}.xml`)
 
 const fileMd5 = (real: string): Effect.Effect<{ bytes: Uint8Array; hash: string }, FileUnreadable, FileSystem.FileSystem> =>
   Effect.map(readWhole(real), (bytes) => ({ bytes, hash: md5Hex(bytes) }))
 
 /** The recovery key kept in a drive's `<DriveId>.xml`, for drives of earlier sessions. */
 const keptKey = (journal: string, driveId: string): Effect.Effect<string, never, FileSystem.FileSystem> =>
-  readWhole(driveInfoFile(journal, driveId)).pipe(
+  readWhole(jobFilePath(journal, driveId)).pipe(
     Effect.map((b) => /<BitLockerKey>([^<]*)<\/BitLockerKey>/.exec(new TextDecoder().decode(b))?.[1] ?? ""),
     Effect.orElseSucceed(() => ""),
   )
 
 /** A drive's `<DriveId>.xml` for the portal (0600: it holds the BitLocker key); "" hash before its manifest exists. */
 const writeDriveInfo = (journal: string, d: SessionDrive, manifestHash: string): Effect.Effect<void, FileUnwritable, FileSystem.FileSystem> =>
-  writeFileDurably(driveInfoFile(journal, d.drive.driveId), new TextEncoder().encode(driveInfoXml(d.drive.driveId, d.key, manifestFilePath, manifestHash) + "\n"), 0o600)
+  writeFileDurably(jobFilePath(journal, d.drive.driveId), new TextEncoder().encode(jobFileText(d.drive.driveId, d.key, manifestFilePath, manifestHash)), 0o600)
 
 /** Rebuild a drive's manifest from the journal (the given sessions' blobs) and its `<DriveId>.xml`. */
 const writeDriveManifest = (journal: string, d: SessionDrive, credential: Credential, sessions: ReadonlyArray<string>) =>
@@ -403,8 +402,13 @@ const copySession = (ctx: SessionContext, rec: SessionRecord | undefined) =>
                 r.length === file.length &&
                 (r._tag === "FileSkipped" ? placed === undefined : r.mtimeMs === file.mtimeMs && r.driveId === d?.drive.driveId && r.filePath === filePath))
             if (!same) {
+              if (r !== undefined && r.source !== file.sourcePath) {
+                // the walk found another file where the session had r: r is gone or changed (named), or a file new to the dataset came first
+                if (r._tag === "FileStarted") yield* requireUnchanged({ sourcePath: r.source, length: r.length, mtimeMs: r.mtimeMs })
+                return yield* Effect.fail(new SourceChanged({ path: file.sourcePath, length: file.length, mtimeMs: file.mtimeMs, found: `a file new to the data set, where the session had ${r.source}` }))
+              }
               return yield* Effect.fail(
-                new SourceChanged({ path: file.sourcePath, length: r?.length ?? file.length, mtimeMs: r?._tag === "FileStarted" ? r.mtimeMs : file.mtimeMs, found: r === undefined ? "a file the session did not have" : r.source !== file.sourcePath ? `another file in its place in the dataset (${r.source})` : `${file.length} bytes, modified at ${new Date(file.mtimeMs).toISOString()}` }),
+                new SourceChanged({ path: file.sourcePath, length: r?.length ?? file.length, mtimeMs: r?._tag === "FileStarted" ? r.mtimeMs : file.mtimeMs, found: r === undefined ? "a file the session did not have" : `${file.length} bytes, modified at ${new Date(file.mtimeMs).toISOString()}` }),
               )
             }
             if (stillSkipped || r!._tag === "FileSkipped") {
@@ -511,14 +515,14 @@ const finishSession = (ctx: SessionContext) =>
       const driveList = `bit-locker-key=${d.key} drive-header-hash="" drive-id=${d.drive.driveId} manifest-file=${manifestFilePath} manifest-hash=${written.hash}`
       ctx.out.event(
         "drive",
-        { driveId: d.drive.driveId, drive: d.drive.drive, root: d.drive.root, manifestFile: manifestFilePath, manifestPath: target, manifestHash: written.hash, manifestBytes: written.bytes, driveInfoFile: driveInfoFile(journal.shown, d.drive.driveId) },
+        { driveId: d.drive.driveId, drive: d.drive.drive, root: d.drive.root, manifestFile: manifestFilePath, manifestPath: target, manifestHash: written.hash, manifestBytes: written.bytes, driveInfoFile: jobFilePath(journal.shown, d.drive.driveId) },
         [
           `drive ${d.drive.drive} (${d.drive.root})`,
           `  DriveId       ${d.drive.driveId}`,
           `  BitLockerKey  ${d.key === "" ? "(none recorded)" : d.key}`,
           `  manifest      ${target} (${manifestFilePath})`,
           `  ManifestHash  ${written.hash}`,
-          `  job file      ${driveInfoFile(journal.shown, d.drive.driveId)}`,
+          `  job file      ${jobFilePath(journal.shown, d.drive.driveId)}`,
           `  az import-export --drive-list ${driveList}`,
         ].join("\n"),
       )
@@ -814,7 +818,7 @@ const abortSession = (req: PrepImportRequest, out: Output) =>
       if (addedBySession) {
         yield* fs.remove(path.join(d.drive.root, manifestFileName)).pipe(Effect.catchAll(() => Effect.void))
         yield* fs.remove(path.join(d.drive.root, "waie-drive.json")).pipe(Effect.catchAll(() => Effect.void))
-        yield* fs.remove(driveInfoFile(req.journal.real, d.drive.driveId)).pipe(Effect.catchAll(() => Effect.void))
+        yield* fs.remove(jobFilePath(req.journal.real, d.drive.driveId)).pipe(Effect.catchAll(() => Effect.void))
       }
       yield* syncDirectory(d.drive.root)
     }
