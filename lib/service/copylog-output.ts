@@ -8,8 +8,9 @@
  * names, so a file and its blob are matched at a glance.
  *
  * The error log (§1.1, §1.5) keeps, of each blob that failed, its header and only the ranges,
- * metadata and properties entries that are not `Completed`; blobs that did not fail are left
- * out. "Failed" is read from the blob's own status: the executors set a blob `Completed` only
+ * metadata and properties entries that are not `Completed` (`Committed` and `Uncommitted` blocks
+ * included: the blob's block list must be committed again, which needs them); blobs that did not
+ * fail are left out. "Failed" is read from the blob's own status: the executors set a blob `Completed` only
  * when every range, its metadata and its properties are `Completed`, so the filter can decide at
  * the blob's first event and stream (a `Completed` blob with a failed part is a bug in the
  * executor, and dies with a message saying so). A blob whose only news is its disposition

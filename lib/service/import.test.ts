@@ -104,3 +104,204 @@ test("a prepared drive imports: every blob equals its source, sparse page ranges
     d.cleanup()
   }
 })
+
+const flipByte = (file: string, at: number): void => {
+  const b = readFileSync(file)
+  b[at] = b[at]! ^ 0xff
+  writeFileSync(file, b)
+}
+
+test("rename: an existing name gets x (2).ext, then x (3).ext on a second import; the old blobs keep their bytes", async () => {
+  const d = prepareDrive()
+  try {
+    const store = makeMemoryStore()
+    const old = bytes(77, 1000)
+    store.seed("pictures/a.jpg", old)
+    const first = await runImport(d, store)
+    assert.equal(first.result.status, "CompletedWithWarnings")
+    assert.deepEqual([blob(first, "pictures/a (2).jpg").importDisposition, blob(first, "pictures/a (2).jpg").status], [{ status: "Renamed", value: "rename" }, "Completed"])
+    assert.equal(blob(first, "pictures/big.bin").importDisposition?.status, "Created")
+    assert.equal(md5(store.content("pictures/a.jpg")!), md5(old))
+    assert.equal(md5(store.content("pictures/a (2).jpg")!), md5(readFileSync(d.sources.get("pictures/a.jpg")!)))
+    assert.deepEqual(store.info("pictures/a (2).jpg")!.metadata.map((m) => m.name), ["Trip", "Camera"])
+    assert.deepEqual(first.errors, [], "a rename is a warning, not a failure: the error log has no blob")
+    assert.match(first.errorText, /<Status>CompletedWithWarnings<\/Status>/)
+
+    const second = await runImport(d, store)
+    assert.equal(second.result.status, "CompletedWithWarnings")
+    assert.deepEqual(
+      second.verbose.map((b) => [b.blobPath, b.importDisposition?.status]),
+      [
+        ["pictures/a (3).jpg", "Renamed"],
+        ["pictures/big (2).bin", "Renamed"],
+        ["pictures/empty (2).txt", "Renamed"],
+        ["vhds/d.vhd", "Overwritten"],
+      ],
+    )
+    assert.equal(md5(store.content("pictures/a (3).jpg")!), md5(readFileSync(d.sources.get("pictures/a.jpg")!)))
+    assert.equal(md5(store.content("pictures/a (2).jpg")!), md5(readFileSync(d.sources.get("pictures/a.jpg")!)))
+    assert.equal(md5(store.content("pictures/a.jpg")!), md5(old))
+  } finally {
+    d.cleanup()
+  }
+})
+
+test("no-overwrite skips and keeps the old bytes; overwrite replaces (and a held lease is LeasePresent, nothing sent)", async () => {
+  const skip = prepareDrive({ photos: "no-overwrite" })
+  const over = prepareDrive({ photos: "overwrite" })
+  try {
+    const store = makeMemoryStore()
+    const old = bytes(78, 500)
+    store.seed("pictures/a.jpg", old, { metadata: [{ name: "Old", value: "1" }] })
+    const s = await runImport(skip, store)
+    assert.equal(s.result.status, "CompletedWithWarnings")
+    const a = blob(s, "pictures/a.jpg")
+    assert.deepEqual([a.status, a.importDisposition, a.ranges.length, a.metadata, a.properties], ["Completed", { status: "Skipped", value: "no-overwrite" }, 0, undefined, undefined])
+    assert.match(s.verboseText, /<ImportDisposition Status="Skipped">no-overwrite<\/ImportDisposition>\n    <BlockList \/>\n  <\/Blob>/)
+    assert.equal(md5(store.content("pictures/a.jpg")!), md5(old))
+    assert.deepEqual(store.info("pictures/a.jpg")!.metadata, [{ name: "Old", value: "1" }])
+    assert.ok(!store.requests.some((r) => r.operation === "stage block" && r.ref.name === "a.jpg"), "nothing is sent for a skipped blob")
+
+    const o = await runImport(over, store)
+    assert.equal(o.result.status, "Completed")
+    assert.equal(blob(o, "pictures/a.jpg").importDisposition?.status, "Overwritten")
+    assert.equal(md5(store.content("pictures/a.jpg")!), md5(readFileSync(over.sources.get("pictures/a.jpg")!)))
+    assert.deepEqual(store.info("pictures/a.jpg")!.metadata.map((m) => m.name), ["Trip", "Camera"], "the old metadata is replaced")
+
+    const leased = makeMemoryStore()
+    leased.seed("pictures/a.jpg", old, { leased: true })
+    const l = await runImport(over, leased)
+    assert.equal(l.result.status, "CompletedWithErrors")
+    const la = blob(l, "pictures/a.jpg")
+    assert.deepEqual([la.status, la.importDisposition?.status, statuses(la), la.metadata?.status, la.properties?.status], ["LeasePresent", "Cancelled", ["Cancelled"], "Cancelled", "Cancelled"])
+    assert.equal(md5(leased.content("pictures/a.jpg")!), md5(old))
+    assert.deepEqual(l.errors.map((b) => b.blobPath), ["pictures/a.jpg"])
+  } finally {
+    skip.cleanup()
+    over.cleanup()
+  }
+})
+
+test("overwrite of a blob of the other kind: the block blob where a page blob goes is replaced", async () => {
+  const d = prepareDrive()
+  try {
+    const store = makeMemoryStore()
+    store.seed("vhds/d.vhd", bytes(1, 10))
+    const r = await runImport(d, store)
+    assert.equal(blob(r, "vhds/d.vhd").importDisposition?.status, "Overwritten")
+    assert.equal(store.info("vhds/d.vhd")!.kind, "PageBlob")
+    assert.equal(md5(store.content("vhds/d.vhd")!), md5(readFileSync(d.sources.get("vhds/d.vhd")!)))
+  } finally {
+    d.cleanup()
+  }
+})
+
+test("damage on the drive: a flipped byte is Corrupted (never sent) and the good blocks Committed; a deleted file is FileNotFound with everything Cancelled; the error log holds exactly that", async () => {
+  const d = prepareDrive()
+  try {
+    flipByte(d.fileOf("pictures/big.bin"), 4 * MiB + 10)
+    flipByte(d.fileOf("vhds/d.vhd"), 4096 + MiB + 3)
+    unlinkSync(d.fileOf("pictures/a.jpg"))
+    const store = makeMemoryStore()
+    const r = await runImport(d, store, { info: true })
+    assert.equal(r.result.status, "CompletedWithErrors")
+    const big = blob(r, "pictures/big.bin")
+    assert.deepEqual([big.status, statuses(big)], ["CompletedWithErrors", ["Committed", "Corrupted", "Committed"]])
+    const src = readFileSync(d.sources.get("pictures/big.bin")!)
+    assert.equal(md5(store.content("pictures/big.bin")!), md5(Buffer.concat([src.subarray(0, 4 * MiB), src.subarray(8 * MiB)])), "the good blocks are committed, the corrupted one is not")
+    assert.ok(!store.requests.some((q) => q.operation === "stage block" && q.ref.name === "big.bin" && q.detail === "AQAAAA=="), "the corrupted block is never sent")
+    const vhd = blob(r, "vhds/d.vhd")
+    assert.deepEqual([vhd.status, statuses(vhd)], ["CompletedWithErrors", ["Completed", "Corrupted"]])
+    assert.deepEqual(store.info("vhds/d.vhd")!.pages, [{ offset: 0, length: 4096 }])
+    const a = blob(r, "pictures/a.jpg")
+    assert.deepEqual([a.status, a.importDisposition?.status, statuses(a), a.metadata?.status, a.properties?.status], ["FileNotFound", "Cancelled", ["Cancelled"], "Cancelled", "Cancelled"])
+    assert.equal(store.content("pictures/a.jpg"), undefined)
+    assert.equal(blob(r, "pictures/empty.txt").status, "Completed")
+    // the error log: exactly the failed blobs, each with only its ranges not Completed (Committed
+    // ones included: the blob's block list must be committed again)
+    assert.deepEqual(
+      r.errors.map((b) => [b.blobPath, b.status, b.ranges.map((x) => [x.offset, x.status])]),
+      [
+        ["pictures/a.jpg", "FileNotFound", [[0, "Cancelled"]]],
+        ["pictures/big.bin", "CompletedWithErrors", [[0, "Committed"], [4 * MiB, "Corrupted"], [8 * MiB, "Committed"]]],
+        ["vhds/d.vhd", "CompletedWithErrors", [[4096 + MiB, "Corrupted"]]],
+      ],
+    )
+    assert.equal(r.verbose.length, 4)
+  } finally {
+    d.cleanup()
+  }
+})
+
+test("damage on the drive: a truncated file is FileUnexpectedEnd past its end; a corrupt properties file is Corrupted and not applied, the metadata still is", async () => {
+  const d = prepareDrive()
+  try {
+    truncateSync(d.fileOf("pictures/big.bin"), 5 * MiB)
+    const manifest = readFileSync(path.join(d.root, "DriveManifest.xml"), "utf8")
+    const props = /<PropertiesPath Hash="[0-9A-F]+">([^<]+)<\/PropertiesPath>/.exec(manifest)![1]!
+    appendFileSync(path.join(d.root, ...props.split("\\").filter((s) => s !== "")), " ")
+    const store = makeMemoryStore()
+    const r = await runImport(d, store)
+    const big = blob(r, "pictures/big.bin")
+    assert.deepEqual([big.status, statuses(big)], ["CompletedWithErrors", ["Committed", "FileUnexpectedEnd", "FileUnexpectedEnd"]])
+    assert.equal(big.properties?.status, "Corrupted")
+    assert.equal(big.metadata?.status, "Completed")
+    const a = blob(r, "pictures/a.jpg")
+    assert.deepEqual([a.status, a.properties?.status, statuses(a)], ["CompletedWithErrors", "Corrupted", ["Completed"]])
+    assert.deepEqual(store.info("pictures/a.jpg")!.properties, {}, "a corrupted properties file is not applied")
+    assert.deepEqual(store.info("pictures/a.jpg")!.metadata.map((m) => m.name), ["Trip", "Camera"])
+    assert.equal(md5(store.content("pictures/a.jpg")!), md5(readFileSync(d.sources.get("pictures/a.jpg")!)), "the data imports all the same")
+    assert.deepEqual(
+      r.errors.map((b) => [b.blobPath, b.ranges.map((x) => x.status), b.metadata?.status, b.properties?.status]),
+      [
+        ["pictures/a.jpg", [], undefined, "Corrupted"],
+        ["pictures/big.bin", ["Committed", "FileUnexpectedEnd", "FileUnexpectedEnd"], undefined, "Corrupted"],
+        ["pictures/empty.txt", [], undefined, "Corrupted"],
+      ],
+    )
+    assert.match(r.errorText, /<Properties Status="Corrupted">\n      <GlobalPath Hash="[0-9A-F]{32}">/)
+  } finally {
+    d.cleanup()
+  }
+})
+
+test("drive level: no manifest, a malformed one, another drive's, one that is not the job file's: the drive status and no blobs", async () => {
+  const d = prepareDrive()
+  try {
+    const manifestFile = path.join(d.root, "DriveManifest.xml")
+    const good = readFileSync(manifestFile)
+    const identityFile = path.join(d.root, "waie-drive.json")
+    const identity = readFileSync(identityFile, "utf8")
+    const refused = async (status: string, o: { info?: boolean } = {}) => {
+      const store = makeMemoryStore()
+      const r = await runImport(d, store, o)
+      assert.equal(r.result.status, status)
+      assert.deepEqual(r.verbose, [])
+      assert.match(r.verboseText, new RegExp(`^<\\?xml version="1.0" encoding="utf-8"\\?>\\n<DriveLog Version="2014-11-01">\\n  <DriveId>[^<]+</DriveId>\\n  <Status>${status}</Status>\\n</DriveLog>\\n$`))
+      assert.equal(r.errorText, r.verboseText)
+      assert.ok(!store.requests.some((q) => q.operation !== "create container" && q.operation !== "upload"), "no blob request for a refused drive")
+      return r
+    }
+    unlinkSync(manifestFile)
+    const nf = await refused("ManifestNotFound")
+    assert.equal(nf.result.driveId, d.driveId)
+    writeFileSync(manifestFile, good.toString("utf8").replace("<Length>100000</Length>", "<Length>lots</Length>"))
+    const bad = await refused("ManifestFormatInvalid")
+    assert.ok(bad.result.issues.some((i) => i.field === "Length" || i.field === "Blob/Length"), JSON.stringify(bad.result.issues))
+    writeFileSync(manifestFile, good)
+    writeFileSync(identityFile, identity.replace(d.driveId, "OTHERDRIVE1"))
+    const other = await refused("ManifestDriveIdMismatch")
+    assert.equal(other.result.driveId, "OTHERDRIVE1", "the log names the drive as its serial says")
+    writeFileSync(identityFile, identity)
+    writeFileSync(manifestFile, good.toString("utf8").replace("<ClientCreator>", "<!-- changed --><ClientCreator>"))
+    await refused("ManifestCorrupted", { info: true })
+    if (process.getuid?.() !== 0) {
+      writeFileSync(manifestFile, good)
+      chmodSync(manifestFile, 0o000)
+      await refused("ManifestAccessDenied")
+      chmodSync(manifestFile, 0o644)
+    }
+  } finally {
+    d.cleanup()
+  }
+})

@@ -6,7 +6,7 @@
 import assert from "node:assert/strict"
 import { spawnSync } from "node:child_process"
 import { createHash } from "node:crypto"
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
@@ -60,7 +60,52 @@ export interface DriveOptions {
  * `vhds/d.vhd` (a page blob: 4 KiB of data, 1 MiB of zeros, 512 bytes of data) with overwrite.
  */
 export const prepareDrive = (o: DriveOptions = {}): PreparedDrive => {
+  // PrepImport runs once per kind of drive and process; each test gets its own copy of the folder
+  const key = JSON.stringify([o.photos ?? "rename", o.docs ?? false])
+  let template = templates.get(key)
+  if (template === undefined) {
+    template = prepareTemplate(o)
+    templates.set(key, template)
+  }
   const dir = mkdtempSync(path.join(tmpdir(), "waie-svc-"))
+  cpSync(template.dir, dir, { recursive: true })
+  return located(dir, template.driveId, template.blobs)
+}
+
+interface Template {
+  readonly dir: string
+  readonly driveId: string
+  /** blob path → source file, relative to the folder */
+  readonly blobs: ReadonlyArray<readonly [string, string]>
+}
+
+const templates = new Map<string, Template>()
+process.on("exit", () => {
+  for (const t of templates.values()) rmSync(t.dir, { recursive: true, force: true })
+})
+
+const located = (dir: string, driveId: string, blobs: ReadonlyArray<readonly [string, string]>): PreparedDrive => {
+  const root = path.join(dir, "g")
+  const manifest = readFileSync(path.join(root, "DriveManifest.xml"), "utf8")
+  const fileOf = (blobPath: string): string => {
+    const esc = blobPath.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")
+    const m = new RegExp(`<BlobPath>${esc}</BlobPath>\\s*<FilePath>([^<]*)</FilePath>`).exec(manifest)
+    assert.ok(m, `${blobPath} is not in the manifest`)
+    return path.join(root, ...m[1]!.split("\\").filter((s) => s !== ""))
+  }
+  return {
+    dir,
+    root,
+    driveId,
+    jobFile: path.join(dir, "logs", `${driveId}.xml`),
+    sources: new Map(blobs.map(([b, rel]) => [b, path.join(dir, rel)])),
+    fileOf,
+    cleanup: () => rmSync(dir, { recursive: true, force: true }),
+  }
+}
+
+const prepareTemplate = (o: DriveOptions): Template => {
+  const dir = mkdtempSync(path.join(tmpdir(), "waie-svc-template-"))
   const src = path.join(dir, "src")
   mkdirSync(path.join(src, "photos"), { recursive: true })
   mkdirSync(path.join(src, "disks"), { recursive: true })
@@ -95,11 +140,5 @@ export const prepareDrive = (o: DriveOptions = {}): PreparedDrive => {
   assert.equal(r.status, 0, `PrepImport failed: ${r.stderr}${r.stdout}`)
   const manifest = readFileSync(path.join(root, "DriveManifest.xml"), "utf8")
   const driveId = /<DriveId>([^<]+)<\/DriveId>/.exec(manifest)![1]!
-  const fileOf = (blobPath: string): string => {
-    const esc = blobPath.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")
-    const m = new RegExp(`<BlobPath>${esc}</BlobPath>\\s*<FilePath>([^<]*)</FilePath>`).exec(manifest)
-    assert.ok(m, `${blobPath} is not in the manifest`)
-    return path.join(root, ...m[1]!.split("\\").filter((s) => s !== ""))
-  }
-  return { dir, root, driveId, jobFile: path.join(dir, "logs", `${driveId}.xml`), sources, fileOf, cleanup: () => rmSync(dir, { recursive: true, force: true }) }
+  return { dir, driveId, blobs: [...sources].map(([b, f]) => [b, path.relative(dir, f)] as const) }
 }
