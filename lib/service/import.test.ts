@@ -305,3 +305,100 @@ test("drive level: no manifest, a malformed one, another drive's, one that is no
     d.cleanup()
   }
 })
+
+const storageError = (operation: string, status: number | undefined, code: string) => new StorageError({ operation, target: "x", ...(status !== undefined ? { status } : {}), code, detail: "" })
+
+test("storage refuses: a failed block is BlobRequestFailed and the others Committed; a failed commit leaves them Uncommitted; the run goes on", async () => {
+  const d = prepareDrive()
+  try {
+    const store = makeMemoryStore({
+      fault: (q) =>
+        q.operation === "stage block" && q.ref.name === "big.bin" && q.detail === "AgAAAA=="
+          ? storageError("stage block", 500, "InternalError")
+          : q.operation === "commit block list" && q.ref.name === "a.jpg"
+            ? storageError("commit block list", 503, "ServerBusy")
+            : undefined,
+    })
+    const r = await runImport(d, store)
+    assert.equal(r.result.status, "CompletedWithErrors")
+    const big = blob(r, "pictures/big.bin")
+    assert.deepEqual([big.status, statuses(big), big.metadata?.status], ["CompletedWithErrors", ["Committed", "Committed", "BlobRequestFailed"], "Completed"])
+    const a = blob(r, "pictures/a.jpg")
+    assert.deepEqual([a.status, statuses(a), a.metadata?.status, a.properties?.status], ["BlobRequestFailed", ["Uncommitted"], "BlobRequestFailed", "BlobRequestFailed"])
+    assert.equal(store.content("pictures/a.jpg"), undefined)
+    assert.equal(blob(r, "vhds/d.vhd").status, "Completed", "the blobs after the failures import")
+    assert.equal(blob(r, "pictures/empty.txt").status, "Completed")
+    const outcome = r.outcomes.find((o) => o.start.blobPath === "pictures/a.jpg")!
+    assert.match(outcome.problems.join("\n"), /503 ServerBusy/)
+  } finally {
+    d.cleanup()
+  }
+})
+
+test("403 on everything: BlobRequestForbidden blob after blob, a container given up after the cutoff, drive BlobRequestForbidden", async () => {
+  const d = prepareDrive()
+  try {
+    const store = makeMemoryStore({ fault: (q) => (q.operation === "upload" ? undefined : storageError(q.operation, 403, "AuthenticationFailed")) })
+    const r = await runImport(d, store, { settings: { ...defaultImportSettings, forbiddenCutoff: 2 } })
+    assert.equal(r.result.status, "BlobRequestForbidden")
+    assert.deepEqual(
+      r.verbose.map((b) => [b.blobPath, b.status, b.importDisposition?.status, statuses(b)]),
+      [
+        ["pictures/a.jpg", "BlobRequestForbidden", "Cancelled", ["Cancelled"]],
+        ["pictures/big.bin", "BlobRequestForbidden", "Cancelled", ["Cancelled", "Cancelled", "Cancelled"]],
+        ["pictures/empty.txt", "BlobRequestForbidden", "Cancelled", []],
+        ["vhds/d.vhd", "BlobRequestForbidden", "Cancelled", ["Cancelled", "Cancelled"]],
+      ],
+    )
+    const asked = (name: string) => store.requests.filter((q) => q.ref.name === name || (q.ref.container === name && q.ref.name === undefined)).length
+    assert.ok(asked("a.jpg") + asked("pictures") > 0)
+    assert.equal(asked("empty.txt"), 0, "after two refused blobs the container is given up: no request for the third")
+    assert.equal(r.errors.length, 4)
+  } finally {
+    d.cleanup()
+  }
+})
+
+test("storage unreachable: the drive stops asking after the cutoff and says so", async () => {
+  const d = prepareDrive()
+  try {
+    const store = makeMemoryStore({ fault: (q) => (q.operation === "upload" ? undefined : storageError(q.operation, undefined, "Unreachable")) })
+    const r = await runImport(d, store, { settings: { ...defaultImportSettings, unreachableCutoff: 1, blobsInFlight: 1 } })
+    assert.equal(r.result.unreachable, true)
+    assert.equal(r.result.status, "CompletedWithErrors")
+    assert.deepEqual(r.verbose.map((b) => b.status), ["BlobRequestFailed", "BlobRequestFailed", "BlobRequestFailed", "BlobRequestFailed"])
+    assert.equal(store.requests.filter((q) => q.ref.name === "big.bin" || q.ref.name === "d.vhd").length, 0)
+  } finally {
+    d.cleanup()
+  }
+})
+
+test("streaming: a blob's log entry is out before later blobs are asked about, and at most rangesInFlight buffers exist", async () => {
+  const d = prepareDrive()
+  try {
+    const order: Array<string> = []
+    const store = makeMemoryStore({
+      fault: (q) => {
+        if (q.operation === "get properties") order.push(`ask ${q.ref.name}`)
+        return undefined
+      },
+    })
+    const logDir = mkdtempSync(path.join(tmpdir(), "waie-svc-logs-"))
+    try {
+      const settings: ImportSettings = { ...defaultImportSettings, blobsInFlight: 1, rangesInFlight: 2 }
+      const result = await Effect.runPromise(
+        Effect.gen(function* () {
+          const identity = yield* driveIdentity(d.root)
+          return yield* importDrive(d.root, undefined, identity, { job: "t", logDir, settings, onBlob: (_, o) => Effect.sync(() => void order.push(`log ${o.start.blobPath}`)) })
+        }).pipe(Effect.provide(Layer.mergeAll(store.layer, NodeContext.layer, VolumesTest({}).pipe(Layer.provide(NodeContext.layer))))),
+      )
+      assert.ok(order.indexOf("log pictures/a.jpg") < order.indexOf("ask d.vhd"), order.join(", "))
+      assert.ok(result.maxBuffers <= 2 && result.maxBuffers > 0, String(result.maxBuffers))
+      assert.ok(store.maxInFlight() <= 2)
+    } finally {
+      rmSync(logDir, { recursive: true, force: true })
+    }
+  } finally {
+    d.cleanup()
+  }
+})
