@@ -10,12 +10,15 @@
  * an intended change of output: `npm run goldens:record` (add `WAIE_GOLDENS=<folder>` to record one
 format only), then read the diff before committing.
  * CI never records: a missing or different expected file fails the test.
+ *
+ * A format folder may hold `generate.ts` exporting `generate()`: inputs too big to commit, written
+ * (deterministically) before any case runs. See goldens/hostile/README.md.
  */
 import assert from "node:assert/strict"
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs"
 import * as path from "node:path"
 import { test } from "node:test"
-import { fileURLToPath } from "node:url"
+import { fileURLToPath, pathToFileURL } from "node:url"
 import { runCli, type Io } from "../lib/cli.ts"
 import { loadCommands } from "../scripts/commands.ts"
 
@@ -34,6 +37,10 @@ const cases = (dir: string): Array<string> => {
 }
 
 const commands = await loadCommands()
+for (const name of readdirSync(root).sort()) {
+  const generator = path.join(root, name, "generate.ts")
+  if (existsSync(generator)) ((await import(pathToFileURL(generator).href)) as { generate: () => void }).generate()
+}
 // WAIE_GOLDENS=manifest runs (or records) only the cases whose path starts with that prefix
 const only = process.env["WAIE_GOLDENS"]
 const all = cases(root).filter((d) => only === undefined || path.relative(root, d).startsWith(only))

@@ -73,6 +73,9 @@ test("command-line mistakes are UsageErrors that say what is wrong", () => {
   const cases: Array<[CommandSpec, Array<string>, RegExp]> = [
     [prep, ["/j"], /\/j needs a value/],
     [prep, ["--journal"], /--journal needs a value/],
+    // an empty value names nothing (an empty path would mean the current folder)
+    [prep, ["/j:"], /\/j needs a value/],
+    [prep, ["--journal="], /--journal needs a value/],
     [prep, ["/silentmode:yes"], /takes no value/],
     [prep, ["/nope:1"], /unknown option \/nope/],
     [prep, ["--nope"], /unknown option --nope/],

@@ -119,7 +119,8 @@ export const parseArgs = (spec: CommandSpec, argv: ReadonlyArray<string>): Parse
       options.set(opt.name, true)
       return undefined
     }
-    if (value === undefined) return new UsageError({ command, message: `${shown} needs a value${opt.placeholder ? ` (${opt.placeholder})` : ""}` })
+    // `/j:` or `--journal=` name nothing: an empty path would quietly mean the current folder
+    if (value === undefined || (value === "" && opt.takes === "value")) return new UsageError({ command, message: `${shown} needs a value${opt.placeholder ? ` (${opt.placeholder})` : ""}` })
     const prev = options.get(opt.name)
     if (opt.takes === "value" && prev !== undefined) return new UsageError({ command, message: `${shown} is given more than once` })
     options.set(opt.name, [...(Array.isArray(prev) ? prev : []), value])

@@ -220,6 +220,9 @@ test("UTF-16 text and zip files (xlsx) are refused with what they are", () => {
   const utf16 = csvEventsOfText(new Uint8Array([0xff, 0xfe, 0x61, 0x00, 0x2c, 0x00]))
   assert.deepEqual(records(utf16), [])
   assert.match(issues(utf16)[0]!.found, /UTF-16/)
+  // without a BOM: a zero byte beside each ASCII character, on one side or the other
+  assert.match(issues(csvEventsOfText(new Uint8Array(Buffer.from("a,b\n", "utf16le"))))[0]!.found, /UTF-16 text \(little-endian, without a byte order mark\)/)
+  assert.match(issues(csvEventsOfText(new Uint8Array([0, 0x61, 0, 0x2c, 0, 0x62])))[0]!.found, /UTF-16 text \(big-endian, without a byte order mark\)/)
   const zip = csvEventsOfText(new Uint8Array([0x50, 0x4b, 0x03, 0x04, 0x14, 0x00, 0x06, 0x00]))
   assert.match(issues(zip)[0]!.found, /zip file/)
 })

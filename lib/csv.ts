@@ -433,6 +433,9 @@ export class CsvReader {
   private refuseSignature(bytes: Uint8Array): Array<CsvEvent> | undefined {
     let found: string | undefined
     if ((bytes[0] === 0xff && bytes[1] === 0xfe) || (bytes[0] === 0xfe && bytes[1] === 0xff)) found = "UTF-16 text (a UTF-16 byte order mark)"
+    // without a BOM, ASCII text in UTF-16 has a zero byte beside each character (a CSV never holds one)
+    else if (bytes.length >= 4 && bytes[0] !== 0 && bytes[1] === 0 && bytes[2] !== 0 && bytes[3] === 0) found = "UTF-16 text (little-endian, without a byte order mark)"
+    else if (bytes.length >= 4 && bytes[0] === 0 && bytes[1] !== 0 && bytes[2] === 0 && bytes[3] !== 0) found = "UTF-16 text (big-endian, without a byte order mark)"
     else if (bytes[0] === 0x50 && bytes[1] === 0x4b && bytes[2] === 0x03 && bytes[3] === 0x04) found = "a zip file (an Excel workbook?), not CSV text"
     if (found === undefined) return undefined
     this.stopped = true

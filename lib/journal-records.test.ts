@@ -99,3 +99,43 @@ test("records and torn tails carry byte offsets, so a writer can cut a torn tail
   const bad = parseAll(a + b.replace("K: 2", "K: 3"))
   assert.equal(bad[1]?._tag === "TornTail" && bad[1].offset, bytesA)
 })
+
+test("a torn tail is only what a crash leaves: the start of a record, or zeros", () => {
+  const a = formatRecord("2026/01/02 03:04:05.006", "NewJournalFile", [["K", "1"]])
+  const tags = (text: string | Buffer) => {
+    const p = new JournalRecordParser("t.jrn")
+    return [...p.write(typeof text === "string" ? Buffer.from(text) : text), ...p.end()].map((e) => e._tag)
+  }
+  assert.deepEqual(tags(a + "[BeginUpd"), ["Record", "TornTail"])
+  assert.deepEqual(tags(Buffer.concat([Buffer.from(a), Buffer.alloc(64)])), ["Record", "TornTail"])
+  // zeros where the start of the record was, then the rest of it: a hole the file system left
+  assert.deepEqual(tags(Buffer.concat([Buffer.from(a), Buffer.alloc(64), Buffer.from("K: 2\n[EndUpdateRecord]\n")])), ["Record", "TornTail"])
+  // text no crash writes is corruption, even at the end
+  assert.throws(() => tags(a + "hello\n"), (e: unknown) => e instanceof InvalidInput && e.issues[0]?.line === 5 && /text outside a record/.test(e.issues[0].found))
+  assert.throws(() => tags("[EndUpdateRecord]\n" + a), (e: unknown) => e instanceof InvalidInput && e.issues[0]?.line === 1)
+})
+
+test("bytes that are not UTF-8 are corruption; a last line cut inside a character is a torn tail", () => {
+  const a = formatRecord("2026/01/02 03:04:05.006", "NewJournalFile", [["K", "1"]])
+  const b = formatRecord("2026/01/02 03:04:05.007", "B", [["K", "é"]])
+  const parse = (bytes: Buffer) => {
+    const p = new JournalRecordParser("t.jrn")
+    return [...p.write(bytes), ...p.end()]
+  }
+  assert.throws(() => parse(Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(a)])), (e: unknown) => e instanceof InvalidInput && /not UTF-8/.test(e.issues[0]!.found))
+  const latin1 = Buffer.from(b.replace("é", "\u00e9"), "latin1")
+  assert.throws(() => parse(Buffer.concat([Buffer.from(a), latin1, Buffer.from(formatRecord("2026/01/02 03:04:05.008", "C", []))])), (e: unknown) => e instanceof InvalidInput && /not UTF-8 \(line 6\)/.test(e.issues[0]!.found))
+  const cut = Buffer.from(b).subarray(0, Buffer.from(b).indexOf(0xc3) + 1)
+  const out = parse(Buffer.concat([Buffer.from(a), cut]))
+  assert.deepEqual(out.map((e) => e._tag), ["Record", "TornTail"])
+  assert.equal(out[1]?._tag === "TornTail" && out[1].offset, Buffer.byteLength(a))
+})
+
+test("a second NewJournalFile in a checksummed journal is corruption (journals pasted together, records moved)", () => {
+  const a = formatRecord("2026/01/02 03:04:05.006", "NewJournalFile", [["K", "1"]])
+  const b = formatRecord("2026/01/02 03:04:05.007", "B", [["K", "2"]])
+  const p = new JournalRecordParser("t.jrn")
+  assert.throws(() => [...p.write(Buffer.from(a + b + a + b)), ...p.end()], (e: unknown) => e instanceof InvalidInput && e.issues[0]?.line === 9)
+  const q = new JournalRecordParser("t.jrn")
+  assert.throws(() => [...q.write(Buffer.from(b + a)), ...q.end()], (e: unknown) => e instanceof InvalidInput && e.issues[0]?.line === 5)
+})

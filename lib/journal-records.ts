@@ -15,6 +15,11 @@
  * but a journal is all one or the other: mixing them is corruption.
  * A last record that is cut short or fails its checksum is a torn tail from a crash: it is
  * reported, not fatal. The same damage before an intact record is corruption: an error.
+ * A tail can only look like what a crash leaves of an append: the start of a record, or zeros
+ * (a file system that grew the file but lost its data). Other text outside a record, bytes that
+ * are not UTF-8, or a second NewJournalFile in a checksummed journal (two journals pasted
+ * together, or records moved) are corruption wherever they are. Byte offsets are counted on
+ * the bytes themselves, so a writer that cuts a torn tail off cuts exactly there.
  * Times are written in UTC.
  */
 import { Chunk, Effect, Stream } from "effect"
@@ -84,11 +89,14 @@ export const formatRecord = (time: string, type: string, fields: ReadonlyArray<r
  * we know whether an intact record follows it (corruption) or the file ends (torn tail).
  */
 export class JournalRecordParser {
-  private readonly decoder = new TextDecoder("utf-8", { fatal: false, ignoreBOM: true })
+  private readonly decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true })
   /** bytes of the lines consumed so far */
   private offset = 0
-  private pending = ""
+  /** the bytes after the last newline seen: the start of a line still to come */
+  private pending: Buffer = Buffer.alloc(0)
   private lineNo = 0
+  /** records delivered so far (a second NewJournalFile is only allowed as the first) */
+  private records = 0
   private current: { line: number; offset: number; time: string; type: string; lines: Array<string>; bytes: number } | undefined
   private damage: { line: number; offset: number; reason: string } | undefined
   /** set by the first record: a journal's records all carry a checksum (waie's) or none do */
@@ -138,6 +146,11 @@ export class JournalRecordParser {
     }
     this.checksummed = checksum !== undefined
     this.flushDamageBefore(r.line)
+    // the original tool's journals are known from samples only: the rule is waie's
+    if (r.type === "NewJournalFile" && this.records > 0 && this.checksummed) {
+      this.invalid(r.line, "one NewJournalFile record, the journal's first (records are only ever appended)", `another at line ${r.line} (two journals pasted together, or records moved)`)
+    }
+    this.records++
     this.out.push({ _tag: "Record", time: r.time, type: r.type, fields, line: r.line, checked: checksum !== undefined, offset: r.offset, end: this.offset })
   }
 
@@ -147,6 +160,13 @@ export class JournalRecordParser {
       const d = this.damage
       this.invalid(d.line, `intact journal records (only the last record may be torn by a crash, and an intact record follows at line ${line})`, d.reason)
     }
+  }
+
+  /** A complete line that is not UTF-8: no crash writes that, but it may sit inside a torn tail. */
+  private onBadLine(): void {
+    this.lineNo++
+    if (this.current === undefined && this.damage === undefined) this.invalid(this.lineNo, "UTF-8 text", "bytes that are not UTF-8")
+    this.damaged(this.current?.line ?? this.lineNo, `bytes that are not UTF-8 (line ${this.lineNo})`)
   }
 
   private onLine(raw: string): void {
@@ -175,31 +195,70 @@ export class JournalRecordParser {
       this.current = { line: this.lineNo, offset: this.lineStart, time: b[1]!, type: b[2]!, lines: [], bytes: 0 }
       return
     }
-    this.damaged(this.lineNo, `text outside a record: ${JSON.stringify(line.slice(0, 60))}`)
+    const found = `text outside a record: ${JSON.stringify(line.slice(0, 60))}`
+    if (this.damage === undefined && !looksTorn(line)) this.invalid(this.lineNo, "journal records ([BeginUpdateRecord] … [EndUpdateRecord])", found)
+    this.damaged(this.lineNo, found)
   }
 
+  /** Complete lines only are decoded (a newline never falls inside a UTF-8 character), all of a chunk at once. */
   write(bytes: Uint8Array): Array<JournalEntry> {
-    this.pending += this.decoder.decode(bytes, { stream: true })
-    let nl: number
-    while ((nl = this.pending.indexOf("\n")) !== -1) {
-      const line = this.pending.slice(0, nl)
-      this.pending = this.pending.slice(nl + 1)
-      this.lineStart = this.offset
-      this.offset += Buffer.byteLength(line, "utf8") + 1
-      this.onLine(line)
+    const data = this.pending.length === 0 ? Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength) : Buffer.concat([this.pending, bytes])
+    const lastNl = data.lastIndexOf(0x0a)
+    if (lastNl === -1) {
+      this.pending = Buffer.from(data)
+      if (this.pending.length > maxRecordBytes) this.invalid(this.lineNo + 1, `lines of at most ${maxRecordBytes} bytes`, "a longer line")
+      return this.out.splice(0)
+    }
+    const complete = data.subarray(0, lastNl + 1)
+    this.pending = Buffer.from(data.subarray(lastNl + 1))
+    let text: string | undefined
+    try {
+      text = this.decoder.decode(complete)
+    } catch {
+      text = undefined
+    }
+    if (text !== undefined) {
+      let start = 0
+      let nl: number
+      while ((nl = text.indexOf("\n", start)) !== -1) {
+        const line = text.slice(start, nl)
+        start = nl + 1
+        this.lineStart = this.offset
+        this.offset += Buffer.byteLength(line, "utf8") + 1
+        this.onLine(line)
+      }
+    } else {
+      // the error path: line by line, to find the lines that are not UTF-8
+      let start = 0
+      let nl: number
+      while ((nl = complete.indexOf(0x0a, start)) !== -1) {
+        const lineBytes = complete.subarray(start, nl)
+        start = nl + 1
+        this.lineStart = this.offset
+        this.offset += lineBytes.length + 1
+        let line: string | undefined
+        try {
+          line = this.decoder.decode(lineBytes)
+        } catch {
+          line = undefined
+        }
+        if (line === undefined) this.onBadLine()
+        else this.onLine(line)
+      }
     }
     if (this.pending.length > maxRecordBytes) this.invalid(this.lineNo + 1, `lines of at most ${maxRecordBytes} bytes`, "a longer line")
     return this.out.splice(0)
   }
 
   end(): Array<JournalEntry> {
-    this.pending += this.decoder.decode()
-    if (this.pending !== "") {
-      // a last line without its newline: complete only if it closes a record
-      const last = this.pending
-      this.pending = ""
+    if (this.pending.length > 0) {
+      // a last line without its newline: complete only if it closes a record. A crash may have
+      // cut it inside a character, so it is decoded leniently: it is torn or a marker.
+      const lastBytes = this.pending
+      const last = new TextDecoder("utf-8", { fatal: false, ignoreBOM: true }).decode(lastBytes)
+      this.pending = Buffer.alloc(0)
       this.lineStart = this.offset
-      this.offset += Buffer.byteLength(last, "utf8")
+      this.offset += lastBytes.length
       if (this.current && (last === endMarker || last === endMarker + "\r")) this.onLine(last)
       else if (this.current) this.damaged(this.current.line, "a record cut short by the end of the file")
       else this.onLine(last)
@@ -208,6 +267,16 @@ export class JournalRecordParser {
     if (this.damage) this.out.push({ _tag: "TornTail", line: this.damage.line, offset: this.damage.offset, reason: this.damage.reason })
     return this.out.splice(0)
   }
+}
+
+/**
+ * What a crash can leave outside a record: the start of a `[BeginUpdateRecord]` line (an append
+ * cut short), or zeros (the file grew, its data was lost), or both.
+ */
+const looksTorn = (line: string): boolean => {
+  const text = line.replace(/\u0000+$/, "")
+  if (text === "" || text.startsWith("\u0000")) return true
+  return text.startsWith("[BeginUpdateRecord]") || "[BeginUpdateRecord]".startsWith(text)
 }
 
 /** The journal's entries, streaming; fails with InvalidInput on corruption before the tail. */

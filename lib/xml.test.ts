@@ -49,6 +49,15 @@ test("bytes that are not UTF-8 and empty input are refused", () => {
   assert.ok(syntaxError(Buffer.from("\ufeff<A/>", "utf16le")) instanceof XmlSyntaxError)
 })
 
+test("UTF-16 is named as such, with or without its byte order mark", () => {
+  const doc = '<?xml version="1.0"?><A/>'
+  const be = (b: Buffer) => Buffer.from(b.map((_, i) => b[i ^ 1]!))
+  assert.match(syntaxError(Buffer.from("\ufeff" + doc, "utf16le")).found, /UTF-16 text \(a UTF-16 byte order mark\)/)
+  assert.match(syntaxError(Buffer.from(doc, "utf16le")).found, /UTF-16 text \(little-endian, without a byte order mark\)/)
+  assert.match(syntaxError(be(Buffer.from(doc, "utf16le"))).found, /UTF-16 text \(big-endian, without a byte order mark\)/)
+  assert.equal(syntaxError(Buffer.from(doc, "utf16le")).line, 1)
+})
+
 test("tokens before an error are delivered before the error is thrown", () => {
   const t = new XmlTokenizer()
   const first = t.write(Buffer.from("<A><B>x</B><C>y</C></B>"))

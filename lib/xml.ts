@@ -154,6 +154,14 @@ export class XmlTokenizer {
 
   write(bytes: Uint8Array): Array<XmlToken> {
     if (this.failure) return this.drain()
+    if (this.bytesSeen === 0) {
+      const utf16 = utf16Signature(bytes)
+      if (utf16 !== undefined) {
+        this.bytesSeen += bytes.length
+        this.fail("UTF-8 text", utf16)
+        return this.drain()
+      }
+    }
     this.bytesSeen += bytes.length
     let s: string
     try {
@@ -217,6 +225,19 @@ export class XmlTokenizer {
 }
 
 const noBytes = new Uint8Array(0)
+
+/**
+ * UTF-16 named as such (a byte order mark, or `<` beside a zero byte: the service's documents
+ * start with `<`), so that the message says what the file is, not which byte broke.
+ */
+export const utf16Signature = (bytes: Uint8Array): string | undefined => {
+  if (bytes.length < 2) return undefined
+  const [a, b] = [bytes[0], bytes[1]]
+  if ((a === 0xff && b === 0xfe) || (a === 0xfe && b === 0xff)) return "UTF-16 text (a UTF-16 byte order mark); save the file as UTF-8"
+  if (a === 0x3c && b === 0x00) return "UTF-16 text (little-endian, without a byte order mark); save the file as UTF-8"
+  if (a === 0x00 && b === 0x3c) return "UTF-16 text (big-endian, without a byte order mark); save the file as UTF-8"
+  return undefined
+}
 
 /**
  * The bytes at the end of the input so far that a streaming UTF-8 decoder holds back: the start

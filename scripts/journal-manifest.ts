@@ -7,7 +7,7 @@
  */
 import { Effect, Stream } from "effect"
 import { type CommandSpec, optionValue, runIfMain } from "../lib/cli.ts"
-import { loadCredential, loadCredentialFile } from "../lib/credential.ts"
+import { CredentialFileMissing, loadCredential, loadCredentialFile } from "../lib/credential.ts"
 import { InvalidArgument, UsageError } from "../lib/errors.ts"
 import { replayJournal } from "../lib/journal.ts"
 import { manifestEventsForDrive } from "../lib/manifest-build.ts"
@@ -33,7 +33,10 @@ export const command: CommandSpec = {
         return yield* Effect.fail(new InvalidArgument({ argument: "--drive-id", expected: `a drive of the journal (${[...state.drives.keys()].join(", ") || "it has none"})`, found: JSON.stringify(driveId) }))
       }
       const credentialFile = optionValue(parsed, "credential-file")
-      const credential = yield* (credentialFile === undefined ? loadCredential(journal) : loadCredentialFile(ctx.resolve(credentialFile)))
+      // messages name the credential file as the user would write it, not as resolved here
+      const credential = yield* (credentialFile === undefined ? loadCredential(journal) : loadCredentialFile(ctx.resolve(credentialFile))).pipe(
+        Effect.mapError((e) => (e._tag === "CredentialFileMissing" ? new CredentialFileMissing({ path: credentialFile ?? `${shown}.credential` }) : e)),
+      )
       const serializer = new ManifestSerializer()
       yield* Stream.runForEach(
         manifestEventsForDrive({ journal, driveId, credential, clientCreator, sessions: state.sessions.filter((s) => s.completed).map((s) => s.sessionId) }),
