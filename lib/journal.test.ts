@@ -24,6 +24,8 @@ const events: ReadonlyArray<JournalEvent> = [
   { _tag: "FileSkipped", sessionId: "session#1", file: 2, source: "/src/big", length: 10 ** 12, reason: "fits on no drive" },
   { _tag: "SessionCompleted", sessionId: "session#1" },
   { _tag: "DriveInfo", driveId: "WAIE0123456789AB", manifestFile: "\\DriveManifest.xml", manifestHash: "0CC175B9C0F1B6A831C399E269772661" },
+  // waie verify --since-journal, outside any session
+  { _tag: "DriveVerified", driveId: "WAIE0123456789AB", verifiedUpTo: 4321, manifestHash: "0CC175B9C0F1B6A831C399E269772661", blobs: 2, bytes: 1029 },
 ]
 
 const run = <A, E>(eff: Effect.Effect<A, E, never>) => Effect.runPromise(eff)
@@ -75,6 +77,10 @@ test("replay gives the sessions and drives; appending after a torn tail cuts it 
     assert.equal(after.sessions[0]?.completed, true)
     assert.equal(after.sessions[0]?.filesCompleted, 2)
     assert.equal(after.drives.get("WAIE0123456789AB")?.manifestHash, "0CC175B9C0F1B6A831C399E269772661")
+    assert.equal(after.drives.get("WAIE0123456789AB")?.verifiedUpTo, 4321)
+    // a verify record is no session's: the session's counts and phase are as they were
+    assert.equal(after.sessions[0]?.phase, 0)
+    assert.equal(after.sessions[0]?.lastWasDrive, false)
   } finally {
     rmSync(dir, { recursive: true, force: true })
   }

@@ -24,6 +24,16 @@
  *   ActivityRecord        ActivityId DriveInfo, DriveState = the <Drive> XML (key masked),
  *                         SaveCommandOutput Completed              (per drive, after its manifest)
  *
+ * and, outside sessions, written by `waie verify --since-journal` when a drive checked clean:
+ *
+ *   DriveVerified         DriveId, VerifiedUpTo (the journal's length when the check began:
+ *                         files completed in records before it were checked), ManifestHash,
+ *                         Blobs, Bytes
+ *
+ * DriveVerified has no SessionId: session replays (phases, resume, abort) do not see it; an
+ * abort that cuts the journal back before it forgets it, which only makes the next verify check
+ * more. A waie older than the record refuses a journal that holds one (an unknown record type).
+ *
  * Secrets never enter the journal: the credential is `*******` with a fingerprint that lets a
  * later session check it was given the same key, and BitLocker keys are masked.
  */
@@ -102,6 +112,17 @@ export type JournalEvent =
   | { readonly _tag: "FilesCompleted"; readonly sessionId: string; readonly files: ReadonlyArray<number> }
   | { readonly _tag: "SessionCompleted"; readonly sessionId: string }
   | { readonly _tag: "DriveInfo"; readonly driveId: string; readonly manifestFile: string; readonly manifestHash: string }
+  | {
+      readonly _tag: "DriveVerified"
+      readonly driveId: string
+      /** the journal's length (the end of its last intact record) when the check began */
+      readonly verifiedUpTo: number
+      /** MD5 of the manifest that was checked */
+      readonly manifestHash: string
+      /** blobs and their bytes checked (with --since-journal: those written since the previous check) */
+      readonly blobs: number
+      readonly bytes: number
+    }
 
 /** An event read back, with where it stands in the file. */
 export type PlacedEvent = JournalEvent & { readonly line: number; readonly offset: number; readonly end: number }
@@ -185,6 +206,8 @@ export const encodeEvent = (e: JournalEvent): readonly [string, Fields] => {
       return ["CopySessionCompleted", [["SessionId", e.sessionId]]]
     case "DriveInfo":
       return ["ActivityRecord", [["ActivityId", "DriveInfo"], ["DriveState", driveInfoXml(e.driveId, mask, e.manifestFile, e.manifestHash)], ["SaveCommandOutput", "Completed"]]]
+    case "DriveVerified":
+      return ["DriveVerified", [["DriveId", json(e.driveId)], ["VerifiedUpTo", num(e.verifiedUpTo)], ["ManifestHash", e.manifestHash], ["Blobs", num(e.blobs)], ["Bytes", num(e.bytes)]]]
   }
 }
 
@@ -341,6 +364,11 @@ const decodeRecord = (r: JournalRecord): JournalEvent => {
       return { _tag: "FilesCompleted", sessionId: need(r, "SessionId"), files: intList(r, "Files") }
     case "CopySessionCompleted":
       return { _tag: "SessionCompleted", sessionId: need(r, "SessionId") }
+    case "DriveVerified": {
+      const manifestHash = need(r, "ManifestHash")
+      if (!hex32.test(manifestHash)) throw new Bad("ManifestHash", "an MD5 (32 upper-case hex digits)", JSON.stringify(manifestHash.slice(0, 40)))
+      return { _tag: "DriveVerified", driveId: str(r, "DriveId"), verifiedUpTo: int(r, "VerifiedUpTo"), manifestHash, blobs: int(r, "Blobs"), bytes: int(r, "Bytes") }
+    }
     default:
       throw new Bad("Type", "a record type this version of waie writes", JSON.stringify(r.type))
   }
@@ -408,6 +436,8 @@ export interface DriveState {
   readonly freeBytes: number
   manifestHash?: string
   manifestFile?: string
+  /** the latest DriveVerified of the drive: the journal length it checked up to */
+  verifiedUpTo?: number
 }
 
 export interface JournalState {
@@ -475,6 +505,11 @@ export const applyEvent = (state: JournalState | undefined, e: PlacedEvent): Jou
         d.manifestHash = e.manifestHash
         d.manifestFile = e.manifestFile
       }
+      break
+    }
+    case "DriveVerified": {
+      const d = state.drives.get(e.driveId)
+      if (d) d.verifiedUpTo = e.verifiedUpTo
       break
     }
     default:
