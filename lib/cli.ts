@@ -5,7 +5,7 @@
  * syntax needs its own tokeniser anyway, and every command-line mistake must come out as our
  * own typed UsageError with exit code 2, not as another library's help screen.
  */
-import { NodeContext } from "@effect/platform-node"
+import * as NodeContext from "@effect/platform-node/NodeContext"
 import { Cause, Effect, Exit, Option } from "effect"
 import * as path from "node:path"
 import {
@@ -249,6 +249,7 @@ const exitCodeByTag: Readonly<Record<string, number>> = {
   StorageError: 3,
   SessionRefused: 1,
   DataDoesNotFit: 5,
+  AzuriteFailed: 3,
 }
 
 /**
