@@ -26,7 +26,7 @@
 import { Effect, Stream } from "effect"
 import { blockSize, maxBlockBlobLength, maxPageRangeLength } from "../blocks.ts"
 import { defaultClusterBytes, driveReserveBytes, fileEntryBytes, manifestBlobBytes, manifestUnitBytes } from "../placement.ts"
-import { type BlobInfo, BlobStore, blobPathOf, isNotFound, type PageRangeEntry, type StorageError } from "../storage.ts"
+import { type BlobInfo, BlobStore, blobPathOf, type PageRangeEntry } from "../storage.ts"
 import { escapeText } from "../xml.ts"
 import { metadataText, propertiesText, sideBytes } from "./export-sidefiles.ts"
 
@@ -61,7 +61,7 @@ export const splitPageRange = (r: PageRangeEntry): Array<PageRangeEntry> => {
 export const splitPageRanges = <E, R>(ranges: Stream.Stream<PageRangeEntry, E, R>): Stream.Stream<PageRangeEntry, E, R> => Stream.flatMap(ranges, (r) => Stream.fromIterable(splitPageRange(r)))
 
 /** Placement's view of a blob; a page blob's ranges are listed (counted, not kept). */
-export const exportItemOf = (blob: BlobInfo): Effect.Effect<ExportItem, StorageError, BlobStore> =>
+export const exportItemOf = (blob: BlobInfo): Effect.Effect<ExportItem, never, BlobStore> =>
   Effect.gen(function* () {
     const propertiesBytes = sideBytes(propertiesText(blob))
     const m = metadataText(blob)
@@ -69,8 +69,8 @@ export const exportItemOf = (blob: BlobInfo): Effect.Effect<ExportItem, StorageE
     if (blob.kind !== "PageBlob") return { blob, dataBytes: blob.length, units: Math.ceil(blob.length / blockSize), propertiesBytes, metadataBytes }
     const store = yield* BlobStore
     const counted = yield* Stream.runFold(splitPageRanges(store.getPageRanges(blob)), { bytes: 0, units: 0 }, (acc, r) => ({ bytes: acc.bytes + r.length, units: acc.units + 1 })).pipe(
-      // gone since it was listed: estimate it whole; its copy will say what happened
-      Effect.catchIf(isNotFound, () => Effect.succeed({ bytes: blob.length, units: Math.ceil(blob.length / maxPageRangeLength) })),
+      // gone since it was listed, or its ranges refused: estimate it whole; its copy will say what happened
+      Effect.orElseSucceed(() => ({ bytes: blob.length, units: Math.ceil(blob.length / maxPageRangeLength) })),
     )
     return { blob, dataBytes: counted.bytes, units: counted.units, propertiesBytes, metadataBytes }
   })
@@ -194,5 +194,5 @@ export class ExportPacker {
 }
 
 /** Selected blobs in, each with its placement out (page ranges listed on the way). */
-export const placeBlobs = <E, R>(blobs: Stream.Stream<BlobInfo, E, R>, packer: ExportPacker): Stream.Stream<{ readonly item: ExportItem; readonly placement: Placement }, E | StorageError, R | BlobStore> =>
+export const placeBlobs = <E, R>(blobs: Stream.Stream<BlobInfo, E, R>, packer: ExportPacker): Stream.Stream<{ readonly item: ExportItem; readonly placement: Placement }, E, R | BlobStore> =>
   Stream.mapEffect(blobs, (blob) => Effect.map(exportItemOf(blob), (item) => ({ item, placement: packer.place(item) })))

@@ -14,7 +14,7 @@ import { after, describe, it } from "node:test"
 import { type BlobListItem, readBlobList } from "../bloblist.ts"
 import { localPathOf } from "../drive-paths.ts"
 import { parseMetadata, parseProperties } from "../blobprops.ts"
-import { BlobStore } from "../storage.ts"
+import { BlobStore, StorageError } from "../storage.ts"
 import { VolumesTest } from "../volumes.ts"
 import { makeMemoryStore, type MemoryStore } from "./memory-store.ts"
 import { blocksOf } from "./export-copy.ts"
@@ -385,6 +385,29 @@ describe("export onto drives (memory store)", () => {
     const verbose = await readLog(d.logs.verbose.file)
     assert.equal(logBlobs(verbose).length, expectedSelection.length)
     assert.deepEqual(verbose[verbose.length - 2], { _tag: "DriveStatus", status: "CompletedWithErrors" })
+  })
+})
+
+describe("the endpoint fails half way", () => {
+  it("listing a container fails: the blobs copied so far still get their manifest and copy logs, then the StorageError ends the run", async () => {
+    const healthy = await seeded()
+    const failing = makeMemoryStore({
+      now: () => new Date("2024-05-06T07:08:09Z"),
+      fault: (r) => (r.operation === "list blobs" && r.ref.container === "photos" ? new StorageError({ operation: "list blobs", target: "photos", status: 503, code: "ServerBusy", detail: "" }) : undefined),
+    })
+    for (const p of healthy.names()) if (!p.startsWith("disks/")) failing.seed(p, healthy.content(p)!)
+    const w = world("midway", mainList, 1)
+    const exit = await Effect.runPromiseExit(exportOn(failing, w, [64 * MiB]))
+    assert.ok(Exit.isFailure(exit))
+    assert.match(String(exit.cause), /ServerBusy/)
+    const drive = await readExportDrive(w.drives[0]!)
+    assert.equal(drive.report.ok, true)
+    // everything before container photos, in order
+    assert.deepEqual(drive.blobs.map((b) => b.blobPath), ["$root/logo.bmp", "books1/x", "books2/y", "con/aux.txt", "music/love.mp3", "music/lovely.mp3"])
+    const logs = readdirSync(w.logs)
+    assert.equal(logs.length, 2)
+    assert.equal(logBlobs(await readLog(path.join(w.logs, logs.find((l) => l.endsWith("_verbose.xml"))!))).length, 6)
+    assert.deepEqual(readdirSync(w.drives[0]!).filter((n) => n.startsWith(".waie")), [])
   })
 })
 
