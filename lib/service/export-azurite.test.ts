@@ -205,6 +205,17 @@ describe("service export on azurite", () => {
     for (const [i, d] of [a, b].entries()) for (const x of d.blobs) assert.ok((await download(x.blobPath)).equals(readFileSync(localPathOf(w.drives[i]!, x.filePath))))
   })
 
+  it("a blob too big for any drive is reported and left out; the others export and the run succeeds", async () => {
+    const w = world(1)
+    const r = await ok(exportOn(w, [MiB + 4 * MiB]))
+    assert.equal(exportVerdict(r), undefined)
+    assert.deepEqual(r.tooBig.first.map((n) => [n.blobPath, n.length]), [["photos/big.bin", 9 * MiB + 7]])
+    assert.match(r.tooBig.first[0]!.detail, /more than the \d+ usable bytes of the largest drive/)
+    const drive = await readExportDrive(w.drives[0]!)
+    assert.deepEqual(drive.blobs.map((b) => b.blobPath), selected.filter((p) => p !== "photos/big.bin"))
+    assert.deepEqual(logBlobs(await readLog(r.drives[0]!.logs.verbose.file)).map((b) => b.start.blobPath), selected.filter((p) => p !== "photos/big.bin"))
+  })
+
   it("a blob rewritten after its first range was read is BlobUnexpectedChange (azurite refuses the conditional reads that follow)", async () => {
     const w = world(1)
     const rewrite = changeAfterFirstRead({ container: "photos", name: "big.bin" }, () => Effect.promise(() => svc.getContainerClient("photos").getBlockBlobClient("big.bin").upload(bytes(2, 9 * MiB + 7), 9 * MiB + 7)).pipe(Effect.asVoid))
