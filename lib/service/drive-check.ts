@@ -12,6 +12,7 @@
  * DriveId check cannot be made, and a note says so.
  *
  * In order, the first that applies:
+ *   DiskNotFound          the drive's folder does not exist or is not a folder (nothing mounted)
  *   ManifestNameInvalid   the job file's ManifestFile is no relative path on the drive
  *   ManifestNameTooLong   it is longer than 260 characters (MAX_PATH, as on the service's NTFS)
  *   ManifestNotFound      no such file
@@ -124,6 +125,10 @@ export const checkDrive = (root: string, info: DriveInfo | undefined, identity: 
     const manifest = manifestPathOn(root, manifestFile)
     const fallbackId = identity.driveId ?? info?.driveId ?? path.basename(path.resolve(root))
     const refuse = (status: DriveStatus, problem: string, issues: ReadonlyArray<Issue> = [], driveId = fallbackId): DriveRefused => ({ ok: false, driveId, status, problem, manifest, manifestFile, issues, notes })
+
+    const fs = yield* FileSystem.FileSystem
+    const folder = yield* fs.stat(root).pipe(Effect.either)
+    if (folder._tag === "Left" || folder.right.type !== "Directory") return refuse("DiskNotFound", `${root}: ${folder._tag === "Left" ? "no such folder" : "not a folder"} (the drive is the folder its file system is mounted on)`)
 
     const name = checkDrivePath(manifestFile)
     if (name) return refuse("ManifestNameInvalid", `the manifest's name ${manifestFile}: expected ${name.expected}, found ${name.found}`)

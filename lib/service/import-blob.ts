@@ -39,11 +39,14 @@
  * - block ids: the manifest's, else the 4-byte little-endian index in Base64 (`AAAAAA==`), as the
  *   tool writes them; the log lists the id used.
  */
+import type { PlatformError } from "@effect/platform/Error"
 import * as FileSystem from "@effect/platform/FileSystem"
 import { Deferred, Effect, Either, Stream } from "effect"
 import type { BlobMetadata, BlobProperties } from "../blobprops.ts"
 import { blockId } from "../blocks.ts"
 import type { BlobStart, BlobStatus, DispositionStatus, FileEntry, ImportDisposition, Range, RangeStatus } from "../copylog.ts"
+import type { FileUnreadable } from "../errors.ts"
+import { unreadable } from "../files.ts"
 import { md5Hex } from "../hash.ts"
 import { candidateIndex, firstFreeAmong, renamed } from "../rename.ts"
 import { type BlobKind, type BlobRef, blobRefOf, type BlobStoreService, isForbidden, isLeaseConflict, isUnreachable, type StorageError, type WriteOptions } from "../storage.ts"
@@ -259,8 +262,7 @@ export const renameStem = (blobPath: string): string => {
   return blobPath.slice(0, i)
 }
 
-const fileProblem = (e: { readonly _tag: string; readonly reason?: string; readonly message: string }): BlobStatus =>
-  e._tag === "SystemError" && e.reason === "NotFound" ? "FileNotFound" : e._tag === "SystemError" && e.reason === "PermissionDenied" ? "FileAccessDenied" : "IOFailed"
+const fileProblem = (e: FileUnreadable): BlobStatus => (e.code === "ENOENT" ? "FileNotFound" : e.code === "EACCES" || e.code === "EPERM" ? "FileAccessDenied" : "IOFailed")
 
 export const prepareBlob = (ctx: ImportContext, job: BlobJob): Effect.Effect<Prepared, never, FileSystem.FileSystem> =>
   Effect.gen(function* () {
@@ -274,11 +276,11 @@ export const prepareBlob = (ctx: ImportContext, job: BlobJob): Effect.Effect<Pre
     if (blocked === "unreachable") return done(cancelled(job, "BlobRequestFailed", [`not attempted: storage could not be reached blob after blob`]))
 
     const file = manifestPathOn(ctx.root, job.filePath)
-    const info = yield* fs.stat(file).pipe(Effect.either)
-    if (Either.isLeft(info)) return done(cancelled(job, fileProblem(info.left), [`${job.filePath}: ${info.left.message}`]))
+    const info = yield* fs.stat(file).pipe(Effect.mapError(unreadable(job.filePath)), Effect.either)
+    if (Either.isLeft(info)) return done(cancelled(job, fileProblem(info.left), [info.left.message]))
     if (info.right.type !== "File") return done(cancelled(job, "FileNotFound", [`${job.filePath}: not a file (${info.right.type})`]))
-    const access = yield* fs.access(file, { readable: true }).pipe(Effect.either)
-    if (Either.isLeft(access)) return done(cancelled(job, "FileAccessDenied", [`${job.filePath}: ${access.left.message}`]))
+    const access = yield* fs.access(file, { readable: true }).pipe(Effect.mapError(unreadable(job.filePath)), Effect.either)
+    if (Either.isLeft(access)) return done(cancelled(job, "FileAccessDenied", [access.left.message]))
 
     // wait for blobs still uploading under this name or one of its renamings
     for (const [name, finished] of [...ctx.claims]) {
@@ -338,7 +340,7 @@ export const prepareBlob = (ctx: ImportContext, job: BlobJob): Effect.Effect<Pre
 // ---------------------------------------------------------------- step 2: the data
 
 /** Read `into.length` bytes at `offset`; fewer only at the end of the file. */
-const readAt = (file: FileSystem.File, offset: number, into: Uint8Array): Effect.Effect<number, unknown> =>
+const readAt = (file: FileSystem.File, offset: number, into: Uint8Array): Effect.Effect<number, PlatformError> =>
   Effect.gen(function* () {
     yield* file.seek(offset, "start")
     let got = 0
@@ -407,9 +409,9 @@ export const uploadBlob = (ctx: ImportContext, plan: BlobPlan): Effect.Effect<Bl
       Effect.gen(function* () {
         const fs = yield* FileSystem.FileSystem
         const real = manifestPathOn(ctx.root, job.filePath)
-        const opened = yield* fs.open(real, { flag: "r" }).pipe(Effect.either)
+        const opened = yield* fs.open(real, { flag: "r" }).pipe(Effect.mapError(unreadable(job.filePath)), Effect.either)
         if (Either.isLeft(opened)) {
-          note(`${job.filePath}: ${opened.left.message}`)
+          note(opened.left.message)
           const status: RangeStatus = "IOFailed"
           return job.ranges.map((): Sent => ({ sent: false, status }))
         }
@@ -424,7 +426,7 @@ export const uploadBlob = (ctx: ImportContext, plan: BlobPlan): Effect.Effect<Bl
               Effect.gen(function* () {
                 const data = buffer.subarray(0, r.length)
                 const got = yield* lock.withPermits(1)(readAt(file, r.offset, data)).pipe(Effect.either)
-                if (Either.isLeft(got)) return { sent: false, status: "IOFailed", problem: `${job.filePath}: reading ${r.length} bytes at ${r.offset} failed: ${String((got.left as Error)?.message ?? got.left)}` } as const
+                if (Either.isLeft(got)) return { sent: false, status: "IOFailed", problem: `${job.filePath}: reading ${r.length} bytes at ${r.offset} failed: ${unreadable(job.filePath)(got.left).reason}` } as const
                 if (got.right < r.length) return { sent: false, status: "FileUnexpectedEnd", problem: `${job.filePath}: ended at ${r.offset + got.right}, the manifest reads ${r.length} at ${r.offset}` } as const
                 if (md5Hex(data) !== r.hash) return { sent: false, status: "Corrupted", problem: `${job.filePath}: ${r.length} bytes at ${r.offset} do not match their MD5 ${r.hash}` } as const
                 const send = page ? store.putPages(target, r.offset, data, r.hash) : store.stageBlock(target, idOf(r, i), data, r.hash)

@@ -49,6 +49,8 @@ export interface DriveResult {
   readonly root: string
   readonly driveId: string
   readonly status: DriveStatus
+  /** the manifest, when the drive passed the drive-level checks */
+  readonly manifest?: { readonly file: string; readonly manifestFile: string; readonly hash: string }
   /** the drive-level problem, when the drive was refused */
   readonly problem?: string
   readonly issues: ReadonlyArray<Issue>
@@ -225,6 +227,7 @@ export const importDrive = (
         root,
         driveId: check.driveId,
         status,
+        manifest: { file: check.manifest, manifestFile: check.manifestFile, hash: check.hash },
         ...(problem !== undefined ? { problem } : {}),
         issues: [],
         notes: check.notes,
