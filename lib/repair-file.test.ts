@@ -130,6 +130,29 @@ test("records out of order, a foreign record or a count that does not add up are
   })
 })
 
+test("RepairStarted keeps the manifest a RepairExport sweeps; the blob in progress keeps the BlobPath its parts were recorded under", async () => {
+  await withDir(async (dir) => {
+    const file = path.join(dir, "export.rep")
+    const withManifest: RepairEvent = { ...started, kind: "RepairExport", manifest: "E:\\DriveManifest.xml", manifestHash: "900150983CD24FB0D6963F7D28E17F72" } as RepairEvent
+    await write(file, [withManifest, { _tag: "PassStarted", pass: 1 }, { _tag: "PartsRepaired", blob: 2, blobPath: "c/a (2).jpg", offsets: [] }, { _tag: "PartsRepaired", blob: 2, blobPath: "c/a (2).jpg", offsets: [4194304] }])
+    const s = await replay(file)
+    assert.deepEqual([s?.started.manifest, s?.started.manifestHash], ["E:\\DriveManifest.xml", "900150983CD24FB0D6963F7D28E17F72"])
+    assert.deepEqual([s?.inProgress?.blob, s?.inProgress?.blobPath, [...(s?.inProgress?.offsets ?? [])]], [2, "c/a (2).jpg", [4194304]])
+    assert.match(readFileSync(file, "utf8"), /Writer: [^\n]+\nManifest: "E:\\\\DriveManifest\.xml"\nManifestHash: 900150983CD24FB0D6963F7D28E17F72\n/)
+    // without a manifest, neither field is written
+    rmSync(file)
+    await write(file, [started])
+    assert.ok(!readFileSync(file, "utf8").includes("Manifest"))
+    assert.equal((await replay(file))?.started.manifestHash, undefined)
+    // one without the other is refused
+    rmSync(file)
+    writeFileSync(file, formatRecord("2026/01/01 00:00:00.000", "RepairStarted", [["Kind", "RepairExport"], ["CopyLog", '"l.xml"'], ["CopyLogHash", "900150983CD24FB0D6963F7D28E17F72"], ["DriveId", '"D"'], ["Endpoint", '"e"'], ["Writer", "w"], ["ManifestHash", "900150983CD24FB0D6963F7D28E17F72"]]))
+    const r = await run(replayRepairFile(file, "export.rep"))
+    assert.ok(Either.isLeft(r) && r.left instanceof InvalidInput)
+    assert.match(r.left.message, /Manifest: expected Manifest and ManifestHash together, or neither/)
+  })
+})
+
 test("a repair file that does not exist is a new repair", async () => {
   await withDir(async (dir) => assert.equal(await replay(path.join(dir, "none.rep")), undefined))
 })

@@ -19,9 +19,12 @@
  *
  * Records (values that may hold any character are JSON strings):
  *
- *   RepairStarted   Kind, CopyLog, CopyLogHash, DriveId, Endpoint, Writer
+ *   RepairStarted   Kind, CopyLog, CopyLogHash, DriveId, Endpoint, Writer, and for a
+ *                   RepairExport given a manifest: Manifest, ManifestHash (the manifest's blobs
+ *                   are numbered after the copy log's, so a rerun must sweep the same manifest)
  *   PassStarted     Pass
- *   PartsRepaired   Blob, BlobPath, Offsets (comma-separated byte offsets)
+ *   PartsRepaired   Blob, BlobPath, Offsets (comma-separated byte offsets; may be empty: a
+ *                   RepairImport records the name it chose for a blob before writing to it)
  *   BlobRepaired    Blob, BlobPath, Source (the local file used; "" for RepairExport), Parts
  *   BlobUnresolved  Blob, BlobPath, FilePath, Reason
  *   PassCompleted   Pass, Repaired, Unresolved
@@ -47,6 +50,9 @@ export type RepairEvent =
       /** the Blob endpoint, without any query (never a SAS) */
       readonly endpoint: string
       readonly writer: string
+      /** RepairExport with `/ManifestFile:`: the manifest as named, and its upper-case Base16 MD5 */
+      readonly manifest?: string
+      readonly manifestHash?: string
     }
   | { readonly _tag: "PassStarted"; readonly pass: number }
   | { readonly _tag: "PartsRepaired"; readonly blob: number; readonly blobPath: string; readonly offsets: ReadonlyArray<number> }
@@ -73,6 +79,8 @@ export const encodeRepairEvent = (e: RepairEvent): readonly [string, ReadonlyArr
           ["DriveId", json(e.driveId)],
           ["Endpoint", json(e.endpoint)],
           ["Writer", e.writer],
+          ...(e.manifest !== undefined ? ([["Manifest", json(e.manifest)]] as const) : []),
+          ...(e.manifestHash !== undefined ? ([["ManifestHash", e.manifestHash]] as const) : []),
         ],
       ]
     case "PassStarted":
@@ -141,7 +149,19 @@ export const decodeRepairRecord = (r: JournalRecord): RepairEvent => {
       if (kind !== "RepairImport" && kind !== "RepairExport") throw new Bad("Kind", "RepairImport or RepairExport", JSON.stringify(kind.slice(0, 40)))
       const copyLogHash = need(r, "CopyLogHash")
       if (!/^[0-9A-F]{32}$/.test(copyLogHash)) throw new Bad("CopyLogHash", "an MD5 (32 upper-case hex digits)", JSON.stringify(copyLogHash.slice(0, 40)))
-      return { _tag: "RepairStarted", kind, copyLog: str(r, "CopyLog"), copyLogHash, driveId: str(r, "DriveId"), endpoint: str(r, "Endpoint"), writer: need(r, "Writer") }
+      const manifestHash = field(r, "ManifestHash")
+      if (manifestHash !== undefined && !/^[0-9A-F]{32}$/.test(manifestHash)) throw new Bad("ManifestHash", "an MD5 (32 upper-case hex digits)", JSON.stringify(manifestHash.slice(0, 40)))
+      if ((manifestHash === undefined) !== (field(r, "Manifest") === undefined)) throw new Bad(manifestHash === undefined ? "ManifestHash" : "Manifest", "Manifest and ManifestHash together, or neither", "one of them")
+      return {
+        _tag: "RepairStarted",
+        kind,
+        copyLog: str(r, "CopyLog"),
+        copyLogHash,
+        driveId: str(r, "DriveId"),
+        endpoint: str(r, "Endpoint"),
+        writer: need(r, "Writer"),
+        ...(manifestHash !== undefined ? { manifest: str(r, "Manifest"), manifestHash } : {}),
+      }
     }
     case "PassStarted":
       return { _tag: "PassStarted", pass: int(r, "Pass") }
@@ -171,8 +191,8 @@ export interface RepairState {
   readonly finished: boolean
   /** the highest blob the latest pass decided (repaired or unresolved); -1 for none */
   readonly cursor: number
-  /** the blob the latest pass was working on when it stopped, and its parts done */
-  readonly inProgress: { readonly blob: number; readonly offsets: ReadonlySet<number> } | undefined
+  /** the blob the latest pass was working on when it stopped, the BlobPath its last PartsRepaired named, and its parts done */
+  readonly inProgress: { readonly blob: number; readonly blobPath: string; readonly offsets: ReadonlySet<number> } | undefined
   /** blobs left unresolved by the pass before the latest: what the latest pass retries (undefined for the first pass: every failed blob) */
   readonly retry: ReadonlySet<number> | undefined
   /** blobs the latest pass left unresolved so far */
@@ -210,7 +230,7 @@ export const applyRepairEvent = (file: string, state: RepairState | undefined, e
       if (e._tag === "PartsRepaired") {
         const offsets = new Set(state.inProgress?.blob === e.blob ? state.inProgress.offsets : [])
         for (const o of e.offsets) offsets.add(o)
-        return { ...state, inProgress: { blob: e.blob, offsets }, end }
+        return { ...state, inProgress: { blob: e.blob, blobPath: e.blobPath, offsets }, end }
       }
       if (e._tag === "BlobRepaired") return { ...state, cursor: e.blob, inProgress: undefined, repaired: state.repaired + 1, end }
       const unresolved = new Set(state.unresolved)
