@@ -402,3 +402,44 @@ test("streaming: a blob's log entry is out before later blobs are asked about, a
     d.cleanup()
   }
 })
+
+test("a blob's own metadata and properties files override the BlobList's name by name; a manifest without block ids imports with index ids; a bad own file is XmlReadFailed or FileNotFound", async () => {
+  const d = prepareDrive()
+  try {
+    const manifestFile = path.join(d.root, "DriveManifest.xml")
+    const own = '<?xml version="1.0" encoding="UTF-8"?>\n<Metadata>\n  <camera>Canon</camera>\n  <Lens>50mm</Lens>\n</Metadata>\n'
+    const ownProps = '<?xml version="1.0" encoding="UTF-8"?>\n<Properties>\n  <Content-Type>image/png</Content-Type>\n</Properties>\n'
+    const badProps = '<?xml version="1.0" encoding="UTF-8"?>\n<Properties>\n  <Colour>red</Colour>\n</Properties>\n'
+    writeFileSync(path.join(d.root, "own-meta.xml"), own)
+    writeFileSync(path.join(d.root, "own-props.xml"), ownProps)
+    writeFileSync(path.join(d.root, "bad-props.xml"), badProps)
+    let m = readFileSync(manifestFile, "utf8")
+    const after = (blobPath: string, extra: string) => {
+      const at = m.indexOf("</Blob>", m.indexOf(`<BlobPath>${blobPath}</BlobPath>`))
+      m = m.slice(0, at) + extra + "\n      " + m.slice(at)
+    }
+    after("pictures/a.jpg", `  <MetadataPath Hash="${md5(Buffer.from(own))}">\\own-meta.xml</MetadataPath>\n        <PropertiesPath Hash="${md5(Buffer.from(ownProps))}">\\own-props.xml</PropertiesPath>`)
+    after("pictures/big.bin", `  <MetadataPath Hash="${md5(Buffer.from(own))}">\\gone.xml</MetadataPath>\n        <PropertiesPath Hash="${md5(Buffer.from(badProps))}">\\bad-props.xml</PropertiesPath>`)
+    m = m.replace(/ Id="[^"]+"/g, "")
+    writeFileSync(manifestFile, m)
+    const store = makeMemoryStore()
+    const r = await runImport(d, store)
+    const a = store.info("pictures/a.jpg")!
+    assert.deepEqual(a.metadata, [
+      { name: "Trip", value: "2024" },
+      { name: "camera", value: "Canon" },
+      { name: "Lens", value: "50mm" },
+    ])
+    assert.deepEqual(a.properties, { contentType: "image/png", cacheControl: "max-age=60" })
+    const la = blob(r, "pictures/a.jpg")
+    assert.equal(la.status, "Completed")
+    assert.deepEqual(la.metadata, { status: "Completed", globalPath: la.metadata!.globalPath!, path: { path: "\\own-meta.xml", hash: md5(Buffer.from(own)) } })
+    const big = blob(r, "pictures/big.bin")
+    assert.deepEqual([big.status, big.metadata?.status, big.properties?.status], ["CompletedWithErrors", "FileNotFound", "XmlReadFailed"])
+    assert.deepEqual(big.ranges.map((x) => (x._tag === "Block" ? x.id : "")), ["AAAAAA==", "AQAAAA==", "AgAAAA=="])
+    assert.equal(md5(store.content("pictures/big.bin")!), md5(readFileSync(d.sources.get("pictures/big.bin")!)))
+    assert.deepEqual(store.info("pictures/big.bin")!.metadata.map((x) => x.name), ["Trip", "Camera"], "the global metadata still applies")
+  } finally {
+    d.cleanup()
+  }
+})
