@@ -3,10 +3,11 @@
  * to fault injection). The end-to-end tests against azurite are in scripts/service-import.test.ts.
  */
 import assert from "node:assert/strict"
-import { appendFileSync, chmodSync, mkdtempSync, readFileSync, rmSync, truncateSync, unlinkSync, writeFileSync } from "node:fs"
+import { appendFileSync, chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, truncateSync, unlinkSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import * as path from "node:path"
 import { test } from "node:test"
+import { FileSystem } from "@effect/platform"
 import { NodeContext } from "@effect/platform-node"
 import { Chunk, Effect, Layer, Stream } from "effect"
 import { type BlobRecord, type CopyLogGroup, groupCopyLog, readCopyLogFile } from "../copylog.ts"
@@ -441,5 +442,63 @@ test("a blob's own metadata and properties files override the BlobList's name by
     assert.deepEqual(store.info("pictures/big.bin")!.metadata.map((x) => x.name), ["Trip", "Camera"], "the global metadata still applies")
   } finally {
     d.cleanup()
+  }
+})
+
+test("memory: the manifest is read as the blobs go (the first block is sent long before its end is read), and 30,000 blobs pass through", async () => {
+  const dir = mkdtempSync(path.join(tmpdir(), "waie-svc-big-"))
+  try {
+    const root = path.join(dir, "g")
+    mkdirSync(root)
+    writeFileSync(path.join(root, "waie-drive.json"), JSON.stringify({ driveId: "BIGDRIVE", journalId: "J", created: "2024-01-01T00:00:00.000Z" }) + "\n")
+    const data = bytes(5, 1000)
+    writeFileSync(path.join(root, "f.bin"), data)
+    const blobXml = (blobPath: string) =>
+      `      <Blob>\n        <BlobPath>${blobPath}</BlobPath>\n        <FilePath>\\f.bin</FilePath>\n        <Length>1000</Length>\n        <BlockList>\n          <Block Offset="0" Length="1000" Id="AAAAAA==" Hash="${md5(data)}" />\n        </BlockList>\n      </Blob>\n`
+    const count = 30_000
+    const parts = [`<?xml version="1.0" encoding="UTF-8"?>\n<DriveManifest Version="2014-11-01">\n  <Drive>\n    <DriveId>BIGDRIVE</DriveId>\n    <StorageAccountKey>${Buffer.alloc(64, 1).toString("base64")}</StorageAccountKey>\n    <BlobList>\n`, blobXml("fine/first.bin")]
+    for (let i = 1; i < count; i++) parts.push(blobXml(`denied/b${String(i).padStart(5, "0")}.bin`))
+    parts.push("    </BlobList>\n  </Drive>\n</DriveManifest>\n")
+    const manifest = path.join(root, "DriveManifest.xml")
+    writeFileSync(manifest, parts.join(""))
+    const size = statSync(manifest).size
+
+    let opened = 0
+    let read = 0
+    let readAtFirstBlock: number | undefined
+    const counting = Layer.effect(
+      FileSystem.FileSystem,
+      Effect.map(FileSystem.FileSystem, (fs) => ({
+        ...fs,
+        stream: (p: string, o?: FileSystem.StreamOptions) => {
+          if (p !== manifest) return fs.stream(p, o)
+          opened++
+          read = 0
+          return fs.stream(p, o).pipe(Stream.tap((c) => Effect.sync(() => void (read += c.length))))
+        },
+      })),
+    ).pipe(Layer.provide(NodeContext.layer))
+    const store = makeMemoryStore({
+      fault: (q) => {
+        if (q.operation === "stage block" && readAtFirstBlock === undefined) readAtFirstBlock = opened === 2 ? read : -1
+        return q.ref.container === "denied" && q.operation !== "upload" ? storageError(q.operation, 403, "AuthenticationFailed") : undefined
+      },
+    })
+    const logDir = path.join(dir, "logs")
+    mkdirSync(logDir)
+    const result = await Effect.runPromise(
+      Effect.gen(function* () {
+        const identity = yield* driveIdentity(root)
+        return yield* importDrive(root, undefined, identity, { job: "t", logDir })
+      }).pipe(Effect.provide(Layer.mergeAll(store.layer, Layer.merge(NodeContext.layer, counting), VolumesTest({}).pipe(Layer.provide(NodeContext.layer))))),
+    )
+    assert.equal(result.summary.blobs, count, `${result.status}: ${result.problem} ${JSON.stringify(result.issues.slice(0, 3))}`)
+    assert.equal(result.summary.blobStatus["Completed"], 1)
+    assert.equal(result.summary.blobStatus["BlobRequestForbidden"], count - 1)
+    assert.ok(readAtFirstBlock !== undefined && readAtFirstBlock > 0, String(readAtFirstBlock))
+    assert.ok(readAtFirstBlock! < size / 2, `the first block went out after ${readAtFirstBlock} of the manifest's ${size} bytes were read`)
+    assert.ok(store.requests.filter((q) => q.ref.container === "denied").length <= defaultImportSettings.forbiddenCutoff + defaultImportSettings.blobsInFlight, "the denied container is given up after the cutoff")
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
   }
 })
