@@ -154,7 +154,7 @@ const mutate = (input: Buffer, mutations: ReadonlyArray<Mutation>): Buffer => {
         const k = m.line % lines.length
         if (m.kind === "dropLine") lines.splice(k, 1)
         else if (m.kind === "doubleLine") lines.splice(k, 0, lines[k]!)
-        else {
+        else if (m.kind === "swapLines") {
           const o = m.other % lines.length
           ;[lines[k], lines[o]] = [lines[o]!, lines[k]!]
         }
