@@ -572,8 +572,8 @@ export const verifyDrive = (o: VerifyOptions) =>
         if (driveId !== undefined && d === undefined) {
           report({ kind: "driveIdentity", file: journal.shown, expected: `one of the journal's drives (${[...state.drives.keys()].join(", ") || "none"})`, found: `DriveId ${driveId}` })
         } else if (d !== undefined) {
-          if (d.manifestHash === undefined) report({ kind: "manifestHash", file: journal.shown, expected: `the MD5 of the manifest on the drive, ${manifestReport.hash}`, found: "no ManifestHash recorded for the drive (no session that used it has completed)" })
-          else if (d.manifestHash !== manifestReport.hash) report({ kind: "manifestHash", file: journal.shown, expected: `the MD5 of the manifest on the drive, ${manifestReport.hash}`, found: `${d.manifestHash}, recorded by the journal: the manifest on the drive is not the one PrepImport wrote last` })
+          if (d.manifestHash === undefined) report({ kind: "manifestHash", file: journal.shown, expected: `the MD5 of the manifest checked, ${manifestReport.hash}`, found: "no ManifestHash recorded for the drive (no session that used it has completed)" })
+          else if (d.manifestHash !== manifestReport.hash) report({ kind: "manifestHash", file: journal.shown, expected: `the MD5 of the manifest checked, ${manifestReport.hash}`, found: `${d.manifestHash}, recorded by the journal: the manifest on the drive is not the one PrepImport wrote last` })
           const jobFile = nodePath.join(nodePath.dirname(journal.real), `${d.driveId}.xml`)
           const jobShown = nodePath.join(nodePath.dirname(journal.shown), `${d.driveId}.xml`)
           const job = yield* fs.readFileString(jobFile).pipe(Effect.either)
@@ -581,7 +581,7 @@ export const verifyDrive = (o: VerifyOptions) =>
             report({ kind: "manifestHash", file: jobShown, expected: "the drive's job file, which PrepImport writes beside the journal", found: isNotFound(job.left) ? "no such file" : unreadable(jobShown)(job.left).message })
           } else {
             const recorded = /<ManifestHash>([^<]*)<\/ManifestHash>/.exec(job.right)?.[1]
-            if (recorded !== manifestReport.hash) report({ kind: "manifestHash", file: jobShown, expected: `the MD5 of the manifest on the drive, ${manifestReport.hash}`, found: recorded === undefined ? "no <ManifestHash>" : recorded === "" ? "an empty <ManifestHash> (written when the drive was added, before its first manifest)" : recorded })
+            if (recorded !== manifestReport.hash) report({ kind: "manifestHash", file: jobShown, expected: `the MD5 of the manifest checked, ${manifestReport.hash}`, found: recorded === undefined ? "no <ManifestHash>" : recorded === "" ? "an empty <ManifestHash> (written when the drive was added, before its first manifest)" : recorded })
           }
         }
       }

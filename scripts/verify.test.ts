@@ -216,8 +216,8 @@ test("a damaged manifest: a changed hash is a block problem and the ManifestHash
   const recorded = md5(Buffer.from(text))
   assert.deepEqual(r.problems, [
     { kind: "changedBlock", file: onDrive(d, "pictures", "big.bin"), offset: 8 * MiB, length: big.length - 8 * MiB, expected: `MD5 ${fake}`, found: `MD5 ${real}` },
-    { kind: "manifestHash", file: journal, expected: `the MD5 of the manifest on the drive, ${newHash}`, found: `${recorded}, recorded by the journal: the manifest on the drive is not the one PrepImport wrote last` },
-    { kind: "manifestHash", file: path.join(dir, "logs", `${driveId}.xml`), expected: `the MD5 of the manifest on the drive, ${newHash}`, found: recorded },
+    { kind: "manifestHash", file: journal, expected: `the MD5 of the manifest checked, ${newHash}`, found: `${recorded}, recorded by the journal: the manifest on the drive is not the one PrepImport wrote last` },
+    { kind: "manifestHash", file: path.join(dir, "logs", `${driveId}.xml`), expected: `the MD5 of the manifest checked, ${newHash}`, found: recorded },
   ])
   // without the journal, only the block
   assert.deepEqual((await verify(d, [])).problems.map((p) => p["kind"]), ["changedBlock"])
