@@ -34,6 +34,7 @@ export const command: CommandSpec = {
     { name: "list-drives", aliases: ["ListDrives"], takes: "flag", description: "list the journal's drives" },
     { name: "list-copy-sessions", aliases: ["ListCopySessions"], takes: "flag", description: "list the journal's sessions" },
     { name: "mount", takes: "values", placeholder: "L=/path", description: "where a Windows drive letter or share is on this host (repeatable)" },
+    { name: "dry-run", takes: "flag", description: "plan the session instead (waie plan): placement, what does not fit, problems, time; writes nothing" },
   ],
   exitCodes: [[5, "PrepImport: the session is interrupted because some files fit on no drive (add drives, or abort)"]],
   run: (parsed, ctx) =>
@@ -86,6 +87,12 @@ export const command: CommandSpec = {
         mounts,
         mountTexts,
         platform: hostPlatform(),
+      }
+      if (flag(parsed, "dry-run")) {
+        if (req.action !== "session" || req.dataSet === undefined) return yield* Effect.fail(new UsageError({ command: "PrepImport", message: "--dry-run plans a new session: give /DataSet (with /InitialDriveSet for a journal's first session)" }))
+        // loaded only here: a real session does not pay for the planner
+        const { runPlan } = yield* Effect.promise(() => import("../lib/plan-report.ts"))
+        return yield* runPlan(req, ctx, { files: false, estimate: true })
       }
       return yield* prepImport(req, ctx.out, ctx.io).pipe(Effect.provide(Layer.mergeAll(VolumesLive, PromptLive, HashPoolLive())))
     }),
