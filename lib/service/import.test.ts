@@ -502,3 +502,27 @@ test("memory: the manifest is read as the blobs go (the first block is sent long
     rmSync(dir, { recursive: true, force: true })
   }
 })
+
+test("the job file's ManifestFile says where the manifest is; a name that is no path on the drive is ManifestNameInvalid; a drive folder that is not there is DiskNotFound", async () => {
+  const d = prepareDrive()
+  try {
+    const text = readFileSync(path.join(d.root, "DriveManifest.xml"))
+    mkdirSync(path.join(d.root, "jobs"))
+    writeFileSync(path.join(d.root, "jobs", "m.xml"), text)
+    unlinkSync(path.join(d.root, "DriveManifest.xml"))
+    const job = readFileSync(d.jobFile, "utf8")
+    writeFileSync(d.jobFile, job.replace("<ManifestFile>\\DriveManifest.xml</ManifestFile>", "<ManifestFile>\\jobs\\m.xml</ManifestFile>"))
+    const moved = await runImport(d, makeMemoryStore(), { info: true })
+    assert.equal(moved.result.status, "Completed", moved.result.problem)
+    assert.equal(moved.result.manifest?.manifestFile, "\\jobs\\m.xml")
+    writeFileSync(d.jobFile, job.replace("<ManifestFile>\\DriveManifest.xml</ManifestFile>", "<ManifestFile>C:\\DriveManifest.xml</ManifestFile>"))
+    const bad = await runImport(d, makeMemoryStore(), { info: true })
+    assert.equal(bad.result.status, "ManifestNameInvalid")
+    rmSync(d.root, { recursive: true })
+    const gone = await runImport(d, makeMemoryStore())
+    assert.equal(gone.result.status, "DiskNotFound")
+    assert.equal(gone.result.driveId, "g", "without the drive its folder's name stands for its DriveId")
+  } finally {
+    d.cleanup()
+  }
+})
