@@ -220,7 +220,7 @@ test("damage on the drive: the copy logs say exactly what failed, nothing corrup
   }
 })
 
-test("drive level: no manifest, a DriveId mismatch, a manifest that is not the job file's: exit 1, the drive status in the logs, no blob touched", async () => {
+test("drive level on azurite: a manifest that is not the job file's, then no manifest at all: exit 1, the drive status in the logs, no blob touched", async () => {
   const d = prepareDrive()
   try {
     const manifestFile = path.join(d.root, "DriveManifest.xml")
