@@ -218,6 +218,7 @@ describe("every command that takes a key or a SAS", { concurrency: 3 }, () => {
     await run(w, ["PrepImport", "/j:logs/new.jrn", "/id:session#1", `/sk:WAIESECRETKEY-dont-leak-not base64!`, "/InitialDriveSet:drives.csv", "/DataSet:ds.csv"], [2])
     await run(w, ["PrepImport", "/j:logs/new.jrn", "/id:session#1", `/sk:${key}`, `/csas:pictures?${fakeSas}`, "/InitialDriveSet:drives.csv", "/DataSet:ds.csv"], [2])
     await run(w, ["PrepImport", "/j:logs/new.jrn", "/id:session#1", `/sk:${key}`, "/InitialDriveSet:drives.csv", "/DataSet:missing.csv", "--json"], [3])
+    await run(w, ["PrepImport", "/j:logs/new.jrn", "/id:session#1", `/sk:${key}`, "/InitialDriveSet:drives.csv", "/DataSet:ds.csv", "--dry-run"], [0, 1])
     await run(w, ["prep-import", "--journal", "logs/new.jrn", "--id", "session#1", "--sk", key, "--initial-drive-set", "drives.csv", "--data-set", "ds.csv", "--frobnicate"], [2])
     // the journal through every reader
     const id = driveIdOf(w)
@@ -290,6 +291,20 @@ describe("every command that takes a key or a SAS", { concurrency: 3 }, () => {
     await run(w, ["preview-export", "--blob-list", "bloblist.xml", "--drive-size", "1GB", `/sn:${account}`, `/sk:${otherKey}`, "--blob-endpoint", endpoint, "--json"], [1, 3, 6])
     mkdirSync(path.join(w, "exp2"))
     await run(w, ["service", "export", "--blob-list", "bloblist.xml", "--drive", "exp2", "--logdir", "copylogs-export2", "--sas", fakeSas, "--blob-endpoint", endpoint], [1, 3, 6])
+    // repair the export drive after damaging one of its files: the repair downloads it again
+    const verbose = readdirSync(path.join(w, "copylogs-export")).find((n) => n.endsWith("_verbose.xml"))
+    assert.ok(verbose, "service export wrote a verbose copy log")
+    const victim = readdirSync(path.join(w, "exp"), { recursive: true, withFileTypes: true }).find((e) => e.isFile() && e.name === "a.jpg")
+    assert.ok(victim, "the export drive holds a.jpg")
+    const victimPath = path.join(victim.parentPath, victim.name)
+    const damaged = readFileSync(victimPath)
+    damaged[0] = damaged[0]! ^ 0xff
+    writeFileSync(victimPath, damaged)
+    const repair = (file: string) => ["repair-export", "--repair-file", file, "--drive", "exp", "--copy-log-file", `copylogs-export/${verbose}`, "--manifest-file", "exp/DriveManifest.xml"]
+    await run(w, [...repair("bad-key.repair"), `/sn:${account}`, `/sk:${otherKey}`, "--blob-endpoint", endpoint], [1, 3, 6])
+    await run(w, [...repair("forged.repair"), "--sas", fakeSas, "--blob-endpoint", endpoint, "--json"], [1, 3, 6])
+    await run(w, [...repair("exp.repair"), "--connection-string", cs, "--json"], [0])
+    assert.notDeepEqual(readFileSync(victimPath), damaged, "the repair rewrote the damaged file")
     // the copy logs the commands uploaded
     for await (const c of svc.listContainers()) {
       const container = svc.getContainerClient(c.name)
