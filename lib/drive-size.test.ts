@@ -2,7 +2,7 @@ import assert from "node:assert/strict"
 import { test } from "node:test"
 import { Either } from "effect"
 import fc from "fast-check"
-import { formatGB, parseDriveSize } from "./drive-size.ts"
+import { formatGB, parseByteSize, parseDriveSize } from "./drive-size.ts"
 
 test("the reference's examples and the spellings waie accepts", () => {
   const ok: Array<[string, number]> = [
@@ -49,4 +49,19 @@ test("property: a size printed by formatGB parses back to at most the bytes it c
       assert.ok(back.right <= bytes && bytes - back.right < 1e7)
     }),
   )
+})
+
+test("waie's own sizes take decimal and binary units, exactly", () => {
+  const ok: Array<[string, number]> = [
+    ["12MB", 12_000_000],
+    ["1.5 GiB", 1.5 * 2 ** 30],
+    ["4096b", 4096],
+    ["0KB", 0],
+    ["2TiB", 2 * 2 ** 40],
+    ["0.001kb", 1],
+  ]
+  for (const [text, bytes] of ok) assert.deepEqual(parseByteSize(text, "--free-space"), Either.right(bytes), text)
+  const bad = parseByteSize("12 parsecs", "--free-space G")
+  assert.ok(Either.isLeft(bad))
+  assert.equal(bad.left.message, '--free-space G: expected a size like 12MB, 1.5GB, 500 GiB or 4096B (KB, MB, GB, TB are powers of 1000; KiB, MiB, GiB, TiB of 1024), found the unit "parsecs"')
 })

@@ -29,6 +29,36 @@ export const parseDriveSize = (text: string, option = "/DriveSize"): Either.Eith
   return Either.right(Number(bytes))
 }
 
+const byteUnits: Readonly<Record<string, bigint>> = {
+  B: 1n,
+  KB: 10n ** 3n,
+  MB: 10n ** 6n,
+  GB: 10n ** 9n,
+  TB: 10n ** 12n,
+  KIB: 2n ** 10n,
+  MIB: 2n ** 20n,
+  GIB: 2n ** 30n,
+  TIB: 2n ** 40n,
+}
+
+/**
+ * Bytes of a size with any of the units B, KB, MB, GB, TB (powers of 1000) or KiB, MiB, GiB, TiB
+ * (powers of 1024), in any case, with optional blanks: `12MB`, `1.5 GiB`, `4096 b`. Zero is
+ * allowed (a drive that must take nothing more). Used by waie's own options; PreviewExport's
+ * `/DriveSize` keeps the reference's GB and TB (`parseDriveSize`).
+ */
+export const parseByteSize = (text: string, argument: string): Either.Either<number, InvalidArgument> => {
+  const refuse = (found: string) => Either.left(new InvalidArgument({ argument, expected: "a size like 12MB, 1.5GB, 500 GiB or 4096B (KB, MB, GB, TB are powers of 1000; KiB, MiB, GiB, TiB of 1024)", found }))
+  const m = pattern.exec(text)
+  if (m === null) return refuse(JSON.stringify(text))
+  const unit = byteUnits[m[2]!.toUpperCase()]
+  if (unit === undefined) return refuse(`the unit ${JSON.stringify(m[2])}`)
+  const [whole, fraction = ""] = m[1]!.split(".")
+  const bytes = (BigInt((whole ?? "") + fraction || "0") * unit) / 10n ** BigInt(fraction.length)
+  if (bytes > BigInt(Number.MAX_SAFE_INTEGER)) return refuse(`${JSON.stringify(text)} (more than 9 PB)`)
+  return Either.right(Number(bytes))
+}
+
 /** `454.74 GB`: bytes in decimal GB with two decimals, rounded down (never shows more room than there is). */
 export const formatGB = (bytes: number): string => {
   const hundredths = Math.floor(bytes / 1e7)

@@ -25,8 +25,9 @@ import * as path from "node:path"
 import { readDatasetFile } from "./dataset.ts"
 import type { ProtectedPath } from "./drive.ts"
 import { FilePathAllocator } from "./drive-paths.ts"
-import { loadDriveset, readDrivesetFile } from "./driveset.ts"
+import { driveName, loadDriveset, readDrivesetFile } from "./driveset.ts"
 import { type Issue, UsageError } from "./errors.ts"
+import { checkLimitsMatch, type FreeSpaceLimit, limitedFree, limitFor } from "./free-space.ts"
 import { readJournalFile, replayJournal, type JournalState } from "./journal.ts"
 import { checkSessionId } from "./names.ts"
 import type { MountMap, Platform } from "./paths.ts"
@@ -50,6 +51,8 @@ export interface PlanRequest {
   readonly dataSet?: Given
   readonly mounts: MountMap
   readonly platform: Platform
+  /** `--free-space`: drives counted as having at most this much room, as PrepImport counts them */
+  readonly freeSpace?: ReadonlyArray<FreeSpaceLimit>
 }
 
 export interface PlanOptions {
@@ -149,6 +152,12 @@ export const planSession = (req: PlanRequest, options: PlanOptions = {}) =>
     const ids = { ...(journalId !== undefined ? { journalId } : {}), ...(journalPath !== undefined ? { journalPath } : {}) }
 
     // the session's drives, in PrepImport's order: the journal's, then the driveset's
+    const limits = req.freeSpace ?? []
+    const unmatched = checkLimitsMatch("plan", limits, [
+      ...[...(state?.drives.values() ?? [])].map((d) => ({ name: d.name, root: d.root })),
+      ...rows.map((row) => ({ name: driveName(row.drive), ...(row.drive.kind === "path" ? { root: row.drive.path } : {}) })),
+    ])
+    if (unmatched) return yield* Effect.fail(unmatched)
     const looks: Array<DriveLook> = []
     for (const d of state?.drives.values() ?? []) looks.push(yield* lookAtDrive({ name: d.name, root: d.root, use: { kind: "known", driveId: d.driveId }, protectedPaths, ...ids }))
     for (const row of rows) looks.push(yield* lookAtNewDrive(row, { mounts: req.mounts, platform: req.platform, protectedPaths, ...ids }))
@@ -166,6 +175,10 @@ export const planSession = (req: PlanRequest, options: PlanOptions = {}) =>
     // the enumeration and the placement, one file at a time
     const reading = readDatasetFile(dataSet.real, dataSet.shown, { mounts: req.mounts, platform: req.platform })
     const enumeration = enumerateSources(dataSet.shown, reading.rows)
+    for (const [i, d] of looks.entries()) {
+      const limit = limitFor(limits, d.name, d.root === "" ? undefined : d.root)
+      if (limit !== undefined) looks[i] = { ...d, freeBytes: limitedFree(d.freeBytes, limit) }
+    }
     const placer = new Placer(looks.map((d, i) => ({ id: String(i), freeBytes: d.freeBytes })))
     const allocator = req.sessionId === undefined ? undefined : new FilePathAllocator(req.sessionId)
     const sampler = new Sampler()

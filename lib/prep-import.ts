@@ -30,6 +30,7 @@ import { FilePathAllocator, localPathOf, sideFilePath } from "./drive-paths.ts"
 import { type DrivesetRow, driveName, loadDriveset, readDrivesetFile } from "./driveset.ts"
 import { syncDirectory, writeFileDurably } from "./durable.ts"
 import { FileUnreadable, type FileUnwritable, InvalidInput, SourceChanged, UsageError } from "./errors.ts"
+import { checkLimitsMatch, type FreeSpaceLimit, limitedFree, limitFor } from "./free-space.ts"
 import { readWhole, unwritable } from "./files.ts"
 import { md5Hex } from "./hash.ts"
 import {
@@ -81,6 +82,8 @@ export interface PrepImportRequest {
   /** the --mount values as given, recorded with the session */
   readonly mountTexts: ReadonlyArray<string>
   readonly platform: Platform
+  /** `--free-space`: drives counted as having at most this much room (a new session, added drives) */
+  readonly freeSpace?: ReadonlyArray<FreeSpaceLimit>
 }
 
 /** The journal's state forbids what was asked (a reused id, an interrupted session, …). */
@@ -554,9 +557,19 @@ interface OpenPlan {
 
 const openDrives = (req: PrepImportRequest, journalId: string, plan: OpenPlan, protectedPaths: ReadonlyArray<ProtectedPath>) =>
   Effect.gen(function* () {
+    const limits = req.freeSpace ?? []
+    const unmatched = checkLimitsMatch("PrepImport", limits, [
+      ...plan.known.map((k) => ({ name: k.name, root: k.root })),
+      ...plan.added.map((row) => ({ name: driveName(row.drive), ...(row.drive.kind === "path" ? { root: row.drive.path } : {}) })),
+    ])
+    if (unmatched) return yield* Effect.fail(unmatched)
+    const limited = (drive: Drive): Drive => {
+      const limit = limitFor(limits, drive.drive, drive.root)
+      return limit === undefined ? drive : { ...drive, freeBytes: () => Effect.map(drive.freeBytes(), (free) => limitedFree(free, limit)) }
+    }
     const known = yield* Effect.forEach(plan.known, (k) =>
       Effect.gen(function* () {
-        const drive = yield* openDrive({ root: k.root, drive: k.name, journalId, journalPath: req.journal.real, protectedPaths, use: { kind: "known", driveId: k.driveId } })
+        const drive = limited(yield* openDrive({ root: k.root, drive: k.name, journalId, journalPath: req.journal.real, protectedPaths, use: { kind: "known", driveId: k.driveId } }))
         return { drive, key: yield* keptKey(req.journal.real, k.driveId) }
       }),
     )
@@ -567,7 +580,7 @@ const openDrives = (req: PrepImportRequest, journalId: string, plan: OpenPlan, p
           yield* encryptionPlan(row, req.platform)
         }
         const root = yield* resolveDriveRoot(row, req.mounts, req.platform)
-        const drive = yield* openDrive({ root, drive: driveName(row.drive), journalId, journalPath: req.journal.real, protectedPaths, use: useFromRow(row) })
+        const drive = limited(yield* openDrive({ root, drive: driveName(row.drive), journalId, journalPath: req.journal.real, protectedPaths, use: useFromRow(row) }))
         return { drive, key: keyOf(row) }
       }),
     )

@@ -6,9 +6,10 @@
  * copy everything), 5 (it would stop as interrupted: files fit on no drive), 1 (it would refuse).
  * `waie PrepImport … --dry-run` runs the same program.
  */
-import { Effect } from "effect"
+import { Effect, Either } from "effect"
 import { type CommandSpec, flag, optionValue, optionValues, runIfMain } from "../lib/cli.ts"
 import { InvalidArgument } from "../lib/errors.ts"
+import { freeSpaceOption, parseFreeSpace } from "../lib/free-space.ts"
 import { hostPlatform, makeMountMap, type MountEntry, parseMount } from "../lib/paths.ts"
 import { type Given, type PlanRequest } from "../lib/plan.ts"
 import { runPlan } from "../lib/plan-report.ts"
@@ -25,6 +26,7 @@ export const command: CommandSpec = {
     { name: "id", takes: "value", placeholder: "SESSION", description: "the session id: checked against the journal, and gives each file its drive path (with --files)" },
     { name: "logdir", aliases: ["log-dir"], takes: "value", placeholder: "DIR", description: "the log directory PrepImport would be given (a drive may not hold it)" },
     { name: "mount", takes: "values", placeholder: "L=/path", description: "where a Windows drive letter or share is on this host (repeatable)" },
+    freeSpaceOption,
     { name: "files", takes: "flag", description: "list each file with the drive it goes to (a planFile line each with --json)" },
     { name: "no-estimate", takes: "flag", description: "do not read a sample of the sources to estimate the time" },
   ],
@@ -43,6 +45,8 @@ export const command: CommandSpec = {
       }
       const mounts = makeMountMap(entries, ctx.resolve)
       if ("expected" in mounts) return yield* Effect.fail(new InvalidArgument({ argument: "--mount", expected: mounts.expected, found: mounts.found }))
+      const freeSpace = parseFreeSpace(optionValues(parsed, "free-space"), ctx.resolve)
+      if (Either.isLeft(freeSpace)) return yield* Effect.fail(freeSpace.left)
       const id = optionValue(parsed, "id")
       const journal = given("journal")
       const logDir = given("logdir")
@@ -58,6 +62,7 @@ export const command: CommandSpec = {
         ...(dataSet ? { dataSet } : {}),
         mounts,
         platform: hostPlatform(),
+        ...(freeSpace.right.length > 0 ? { freeSpace: freeSpace.right } : {}),
       }
       return yield* runPlan(req, ctx, { files: flag(parsed, "files"), estimate: !flag(parsed, "no-estimate") })
     }),

@@ -4,11 +4,12 @@
  * original tool does, with its command line (`/j:x.jrn /id:session#1 /sk:… /InitialDriveSet:…
  * /DataSet:…`) or long options (`--journal x.jrn --id session#1 …`).
  */
-import { Effect, Layer } from "effect"
+import { Effect, Either, Layer } from "effect"
 import { type CommandSpec, flag, optionValue, optionValues, runIfMain } from "../lib/cli.ts"
 import { type Credential, parseAccountKey, parseContainerSas } from "../lib/credential.ts"
 import { PromptLive } from "../lib/drive.ts"
 import { InvalidArgument, UsageError } from "../lib/errors.ts"
+import { freeSpaceOption, parseFreeSpace } from "../lib/free-space.ts"
 import { HashPoolLive } from "../lib/hashpool.ts"
 import { hostPlatform, type MountEntry, makeMountMap, parseMount } from "../lib/paths.ts"
 import { type Given, prepImport, type PrepImportRequest } from "../lib/prep-import.ts"
@@ -34,6 +35,7 @@ export const command: CommandSpec = {
     { name: "list-drives", aliases: ["ListDrives"], takes: "flag", description: "list the journal's drives" },
     { name: "list-copy-sessions", aliases: ["ListCopySessions"], takes: "flag", description: "list the journal's sessions" },
     { name: "mount", takes: "values", placeholder: "L=/path", description: "where a Windows drive letter or share is on this host (repeatable)" },
+    freeSpaceOption,
     { name: "dry-run", takes: "flag", description: "plan the session instead (waie plan): placement, what does not fit, problems, time; writes nothing" },
   ],
   exitCodes: [[5, "PrepImport: the session is interrupted because some files fit on no drive (add drives, or abort)"]],
@@ -69,6 +71,8 @@ export const command: CommandSpec = {
       }
       const mounts = makeMountMap(entries, ctx.resolve)
       if ("expected" in mounts) return yield* Effect.fail(new InvalidArgument({ argument: "--mount", expected: mounts.expected, found: mounts.found }))
+      const freeSpace = parseFreeSpace(optionValues(parsed, "free-space"), ctx.resolve)
+      if (Either.isLeft(freeSpace)) return yield* Effect.fail(freeSpace.left)
       const id = optionValue(parsed, "id")
       const logDir = given("logdir")
       const initialDriveSet = given("initial-drive-set")
@@ -87,6 +91,10 @@ export const command: CommandSpec = {
         mounts,
         mountTexts,
         platform: hostPlatform(),
+        ...(freeSpace.right.length > 0 ? { freeSpace: freeSpace.right } : {}),
+      }
+      if (req.freeSpace !== undefined && (req.action !== "session" || (req.dataSet === undefined && req.additionalDriveSet === undefined))) {
+        return yield* Effect.fail(new UsageError({ command: "PrepImport", message: "--free-space counts the room of drives a session starts with or adds (/InitialDriveSet, a later /DataSet, /AdditionalDriveSet); a resumed session keeps the room it recorded" }))
       }
       if (flag(parsed, "dry-run")) {
         if (req.action !== "session" || req.dataSet === undefined) return yield* Effect.fail(new UsageError({ command: "PrepImport", message: "--dry-run plans a new session: give /DataSet (with /InitialDriveSet for a journal's first session)" }))
