@@ -151,6 +151,15 @@ test("credential: an import needs one", async () => {
   assert.equal(i.found, "neither")
 })
 
+test("credential: optional for the import executor (an export drive's manifest has none): a warning, the rest still checked", async () => {
+  const r = await check(variant({ 5: null }), { credentialOptional: true })
+  assert.equal(r.ok, true)
+  assert.equal(r.credential, "none")
+  assert.deepEqual(warnings(r).map((i) => [i.field, i.found]), [["Drive", "neither"]])
+  const bad = await check(variant({ 5: null, 4: "    <DriveId></DriveId>" }), { credentialOptional: true })
+  assert.equal(bad.ok, false)
+})
+
 test("credential: not both", async () => {
   const i = await oneError(variant({ 6: "    <ContainerSas>?sv=2016-05-31&amp;sig=abc</ContainerSas>" }), 6, "Drive/ContainerSas")
   assert.match(i.expected, /exactly one/)

@@ -23,6 +23,12 @@ export type Credential = "StorageAccountKey" | "ContainerSas" | "none"
 export interface CheckOptions {
   /** import (default): exactly one credential, ImportDisposition allowed; export: no credential, no ImportDisposition */
   readonly purpose?: ManifestPurpose
+  /**
+   * import: a manifest without StorageAccountKey or ContainerSas is a warning, not an error.
+   * For `waie service import`, which signs with its own storage options and takes export drives,
+   * whose manifests carry none.
+   */
+  readonly credentialOptional?: boolean
   /** issues listed in the report; more are counted in `omitted` (default 1000) */
   readonly maxIssues?: number
 }
@@ -78,6 +84,7 @@ export const checkDrivePath = (p: string): { expected: string; found: string } |
 /** The rules as a synchronous consumer of events. `report` gives the verdict. */
 export class ManifestRules {
   private readonly purpose: ManifestPurpose
+  private readonly credentialOptional: boolean
   private readonly log: IssueLog
   private complete = true
   private stoppedAt: number | undefined
@@ -102,6 +109,7 @@ export class ManifestRules {
 
   constructor(file: string, options: CheckOptions = {}) {
     this.purpose = options.purpose ?? "import"
+    this.credentialOptional = options.credentialOptional ?? false
     this.log = new IssueLog(file, options.maxIssues ?? 1000)
   }
 
@@ -241,7 +249,7 @@ export class ManifestRules {
     if (this.complete) {
       const at = this.firstList ?? this.end
       if (!this.seen.has("DriveId")) this.add(at, "Drive/DriveId", "a DriveId in the Drive (before any BlobList)", "none")
-      if (this.purpose === "import" && this.credential === "none") this.add(at, "Drive", "a StorageAccountKey or a ContainerSas (an import manifest carries one)", "neither")
+      if (this.purpose === "import" && this.credential === "none") this.add(at, "Drive", "a StorageAccountKey or a ContainerSas (an import manifest carries one)", "neither", this.credentialOptional ? "warning" : "error")
     }
     // file order: the checks made at the end (no DriveId, no credential) name earlier lines
     const issues = this.log.issues.map((issue, i) => [issue, i] as const)

@@ -22,6 +22,10 @@
  *   ManifestFormatInvalid it breaks a rule of the format (`waie manifest check` lists them all)
  *   ManifestDriveIdMismatch its DriveId is not the drive's
  *
+ * One rule of the format is relaxed: a manifest without StorageAccountKey or ContainerSas passes
+ * with a note. The rehearsal signs with its own storage options, and an export drive (whose
+ * manifest has no credential) must import back.
+ *
  * The manifest is read once here, streaming (the checker keeps per-blob state only); the import
  * reads it a second time to execute it.
  */
@@ -134,7 +138,7 @@ export const checkDrive = (root: string, info: DriveInfo | undefined, identity: 
     if (name) return refuse("ManifestNameInvalid", `the manifest's name ${manifestFile}: expected ${name.expected}, found ${name.found}`)
     if ([...manifestFile].length > maxManifestNameLength) return refuse("ManifestNameTooLong", `the manifest's name is ${[...manifestFile].length} characters long, more than ${maxManifestNameLength}`)
 
-    const result = yield* checkManifest(manifest, fileBytes(manifest), { purpose: "import", maxIssues: maxIssuesShown }).pipe(Effect.either)
+    const result = yield* checkManifest(manifest, fileBytes(manifest), { purpose: "import", credentialOptional: true, maxIssues: maxIssuesShown }).pipe(Effect.either)
     if (result._tag === "Left") {
       const e = result.left
       const status = statusOfUnreadable(e)
@@ -149,6 +153,9 @@ export const checkDrive = (root: string, info: DriveInfo | undefined, identity: 
       return refuse("ManifestFormatInvalid", `${manifest}: not a valid import manifest (${errors} problem${errors === 1 ? "" : "s"}; waie manifest check lists them)`, report.issues.filter((i) => i.severity !== "warning"), identity.driveId ?? report.driveId ?? fallbackId)
     }
     const manifestId = report.driveId!
+    if (report.credential === "none") {
+      notes.push(`${manifest}: no StorageAccountKey or ContainerSas (an export drive's manifest has none); the service wants one in an import manifest, waie signs with the command line's storage options`)
+    }
     if (identity.driveId === undefined) {
       notes.push(`${root}: the drive has no identity of its own (no ${identityFileName}, no device serial); its manifest's DriveId ${manifestId} is taken as its serial, so the DriveId check is not made`)
       return { ok: true, driveId: manifestId, manifest, manifestFile, hash: report.hash, stats: report.stats, notes }
