@@ -54,6 +54,8 @@ export interface ImportRepairContext {
   readonly rangesInFlight: number
   /** ranges sent between two PartsRepaired records */
   readonly group: number
+  /** containers known to exist in this run */
+  readonly containers: Set<string>
 }
 
 type Unresolved = Extract<BlobResult, { _tag: "Unresolved" }>
@@ -228,6 +230,11 @@ export const repairImportBlob = (ctx: ImportRepairContext, rec: BlobRecord, prog
     const leaseStop = (e: StorageError) => (isLeaseConflict(e) ? Effect.succeed(unresolved(targetPath, "", `a lease held on the blob stopped the repair: ${e.message}`)) : Effect.fail(e))
     return yield* Effect.gen(function* () {
       if (neverWritten && progress === undefined) yield* record(targetPath, [])
+      // a blob-level failure came before the import made the container, which may not exist
+      if (fresh && !ctx.containers.has(target.container)) {
+        yield* store.ensureContainer(target.container)
+        ctx.containers.add(target.container)
+      }
       const what: Array<string> = chosen !== "" ? [chosen] : []
       if (fresh && (deleteFirst || progress !== undefined)) {
         const now = yield* store.getBlob(target)

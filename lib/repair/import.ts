@@ -112,7 +112,7 @@ export const runRepairImport = (req: RepairImportRequest, listener: RepairImport
 
       // 2. the pass
       const inFlight = req.rangesInFlight ?? 4
-      const ctx = { store, resolver: new Resolver(req.dirs, mapEntries), pool: new BufferPool(inFlight), rangesInFlight: inFlight, group: req.group ?? 8 }
+      const ctx = { store, resolver: new Resolver(req.dirs, mapEntries), pool: new BufferPool(inFlight), rangesInFlight: inFlight, group: req.group ?? 8, containers: new Set<string>() }
       /** FilePaths found unresolved in this run beyond the one each record names */
       const more = new Set<string>()
       let pathMapOut: RepairImportReport["pathMap"]
