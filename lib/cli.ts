@@ -236,6 +236,7 @@ const exitCodeByTag: Readonly<Record<string, number>> = {
   FormatNotConfirmed: 1,
   EncryptUnsupported: 1,
   SourceChanged: 1,
+  BlobListFileChanged: 1,
   CredentialMismatch: 1,
   DriveUnreachable: 2,
   PromptUnavailable: 2,

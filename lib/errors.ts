@@ -389,6 +389,18 @@ export class SourceChanged extends Data.TaggedError("SourceChanged")<{
   }
 }
 
+/** A metadata or properties file a session's blob list copied has other bytes now (a resume must copy the same ones). */
+export class BlobListFileChanged extends Data.TaggedError("BlobListFileChanged")<{
+  readonly path: string
+  /** MD5 the journal recorded (the manifests name it) */
+  readonly recorded: string
+  readonly found: string
+}> {
+  override get message(): string {
+    return `${this.path}: this metadata/properties file changed since the session began (MD5 ${this.found}; the session recorded ${this.recorded} and its manifests name that): put the file back and resume, or abort the session`
+  }
+}
+
 // ---------------------------------------------------------------- the copy engine (lib/copy*.ts)
 
 /**

@@ -29,7 +29,7 @@ import { type Drive, openDrive, type ProtectedPath, resolveDriveRoot, useFromRow
 import { FilePathAllocator, localPathOf, sideFilePath } from "./drive-paths.ts"
 import { type DrivesetRow, driveName, loadDriveset, readDrivesetFile } from "./driveset.ts"
 import { syncDirectory, writeFileDurably } from "./durable.ts"
-import { FileUnreadable, type FileUnwritable, InvalidInput, SourceChanged, UsageError } from "./errors.ts"
+import { BlobListFileChanged, FileUnreadable, type FileUnwritable, InvalidInput, SourceChanged, UsageError } from "./errors.ts"
 import { checkLimitsMatch, type FreeSpaceLimit, limitedFree, limitFor } from "./free-space.ts"
 import { readWhole, unwritable } from "./files.ts"
 import { md5Hex } from "./hash.ts"
@@ -197,6 +197,8 @@ interface SessionRecord {
   /** progress of files started and not completed: durable offset and block/range counts */
   readonly partial: Map<number, { upto: number; complete: boolean }>
   readonly blobLists: Map<string, number>
+  /** the metadata/properties copies each recorded blob list names (a drive added later gets them too) */
+  readonly listFiles: Map<number, { readonly metadata?: FileCopyRef; readonly properties?: FileCopyRef }>
   /** per phase (the first, then one per /AdditionalDriveSet): drives added, and 1 + the last file number recorded */
   readonly phaseSizes: Array<number>
   readonly recordedByPhase: Array<number>
@@ -223,7 +225,7 @@ const listKey = (f: SourceFile): string => `${f.metadataFile ?? ""}\u0000${f.pro
 
 const readSessionRecord = (journal: Given, sessionId: string): Effect.Effect<SessionRecord, FileUnreadable | InvalidInput, FileSystem.FileSystem> =>
   Effect.gen(function* () {
-    const rec: SessionRecord = { completed: new Set(), partial: new Map(), blobLists: new Map(), phaseSizes: [], recordedByPhase: [] }
+    const rec: SessionRecord = { completed: new Set(), partial: new Map(), blobLists: new Map(), listFiles: new Map(), phaseSizes: [], recordedByPhase: [] }
     const lengths = new Map<number, number>()
     const phases = new PhaseTracker()
     yield* Stream.runForEach(readJournalFile(journal.real, journal.shown), (e) =>
@@ -237,6 +239,7 @@ const readSessionRecord = (journal: Given, sessionId: string): Effect.Effect<Ses
             break
           case "BlobListDefined":
             rec.blobLists.set(`${e.metadata?.source ?? ""}\u0000${e.properties?.source ?? ""}`, e.blobList)
+            rec.listFiles.set(e.blobList, { ...(e.metadata ? { metadata: e.metadata } : {}), ...(e.properties ? { properties: e.properties } : {}) })
             break
           case "FileStarted":
             rec.recordedByPhase[phase] = Math.max(rec.recordedByPhase[phase] ?? 0, e.file + 1)
@@ -290,6 +293,22 @@ const defineBlobList = (ctx: SessionContext, index: number, file: SourceFile): E
     yield* ctx.writer.append([{ _tag: "BlobListDefined", sessionId: ctx.sessionId, blobList: index, ...(metadata ? { metadata } : {}), ...(properties ? { properties } : {}) }], { sync: true })
   })
 
+/**
+ * Copy the metadata/properties files of a blob list the journal recorded earlier onto a drive
+ * that may not have them: a drive /AdditionalDriveSet added after the list was defined. The
+ * source must still have the bytes the journal recorded (the manifests of the other drives name
+ * that hash).
+ */
+const copyRecordedSideFiles = (ctx: SessionContext, files: { readonly metadata?: FileCopyRef; readonly properties?: FileCopyRef }, d: SessionDrive) =>
+  Effect.gen(function* () {
+    for (const ref of [files.metadata, files.properties]) {
+      if (ref === undefined) continue
+      const { bytes, hash } = yield* fileMd5(ref.source)
+      if (hash !== ref.hash) return yield* Effect.fail(new BlobListFileChanged({ path: ref.source, recorded: ref.hash, found: hash }))
+      yield* writeFileDurably(localPathOf(d.drive.root, ref.path, ctx.req.platform), bytes, 0o644)
+    }
+  })
+
 interface Pending extends SmallFile {
   readonly index: number
 }
@@ -314,6 +333,8 @@ const copySession = (ctx: SessionContext, rec: SessionRecord | undefined) =>
     const placer = new Placer(ctx.sessionDrives.slice(0, ctx.phaseSizes[0] ?? ctx.sessionDrives.length).map((d, i) => ({ id: d.drive.driveId, freeBytes: ctx.freeBytes[i]! })))
     const allocator = new FilePathAllocator(sessionId)
     const blobLists = new Map(rec?.blobLists ?? [])
+    /** `list\0driveId` of the drives known to hold a blob list's metadata/properties copies */
+    const sideFilesOn = new Set<string>()
     const batches = new Map<string, DurableBatch<Pending, FileUnwritable, never>>()
     const skipped: Array<string> = []
     let skippedFiles = 0
@@ -442,6 +463,12 @@ const copySession = (ctx: SessionContext, rec: SessionRecord | undefined) =>
               list = blobLists.size
               blobLists.set(key, list)
               yield* defineBlobList(ctx, list, file)
+              for (const sd of ctx.sessionDrives) sideFilesOn.add(`${list}\u0000${sd.drive.driveId}`)
+            } else if (!sideFilesOn.has(`${list}\u0000${d!.drive.driveId}`)) {
+              // a list an earlier run defined, before this drive was added: its copies may be missing here
+              const files = rec?.listFiles.get(list)
+              if (files !== undefined) yield* copyRecordedSideFiles(ctx, files, d!)
+              sideFilesOn.add(`${list}\u0000${d!.drive.driveId}`)
             }
             yield* writer.append([
               {

@@ -32,7 +32,8 @@ const world = () => {
   mkdirSync(path.join(dir, "src"))
   for (let i = 0; i < 10; i++) writeFileSync(path.join(dir, "src", `f${i}.bin`), Buffer.alloc(200_000, i + 1))
   for (const d of ["drive-g", "drive-h"]) mkdirSync(path.join(dir, d))
-  writeFileSync(path.join(dir, "dataset.csv"), `BasePath,DstBlobPathOrPrefix,BlobType,Disposition,MetadataFile,PropertiesFile\n"${dir}/src/","data/",BlockBlob,rename,None,None\n`)
+  writeFileSync(path.join(dir, "meta.xml"), '<?xml version="1.0" encoding="UTF-8"?>\n<Metadata>\n  <Origin>waie test</Origin>\n</Metadata>\n')
+  writeFileSync(path.join(dir, "dataset.csv"), `BasePath,DstBlobPathOrPrefix,BlobType,Disposition,MetadataFile,PropertiesFile\n"${dir}/src/","data/",BlockBlob,rename,"${dir}/meta.xml",None\n`)
   const set = (name: string) => `DriveLetter,FormatOption,SilentOrPromptOnFormat,Encryption,ExistingBitLockerKey\n${path.join(dir, name)},AlreadyFormatted,SilentMode,AlreadyEncrypted,${bitlocker}\n`
   writeFileSync(path.join(dir, "g.csv"), set("drive-g"))
   writeFileSync(path.join(dir, "h.csv"), set("drive-h"))
@@ -60,6 +61,21 @@ test("a drive limited to 2 MB takes what fits in 2 MB less waie's 1 MiB reserve;
   assert.deepEqual([...onG, ...onH].sort(), Array.from({ length: 10 }, (_, i) => `data/f${i}.bin`))
   const usedOnG = readdirSync(path.join(dir, "drive-g", "ses1", "data")).length * 200_000
   assert.ok(usedOnG <= 2_000_000 - 1_048_576, `G holds ${usedOnG} bytes of data`)
+  // the added drive got the blob list's metadata copy too (its manifest names it): verify reads every byte back
+  for (const drive of ["drive-g", "drive-h"]) {
+    const v = waie(dir, "verify", drive, "--journal", "job.jrn")
+    assert.equal(v.code, 0, `${drive}: ${v.stdout}${v.stderr}`)
+  }
+})
+
+test("a continued session refuses a blob list's metadata file that changed since the session began", () => {
+  const dir = world()
+  const first = waie(dir, "PrepImport", "/j:job.jrn", "/id:ses1", `/sk:${key}`, "/InitialDriveSet:g.csv", "/DataSet:dataset.csv", "--free-space", "drive-g=2MB")
+  assert.equal(first.code, 5, first.stderr)
+  writeFileSync(path.join(dir, "meta.xml"), '<?xml version="1.0" encoding="UTF-8"?>\n<Metadata>\n  <Origin>changed</Origin>\n</Metadata>\n')
+  const cont = waie(dir, "PrepImport", "/j:job.jrn", "/id:ses1", "/AdditionalDriveSet:h.csv")
+  assert.equal(cont.code, 1, cont.stderr)
+  assert.match(cont.stderr, /meta\.xml: this metadata\/properties file changed since the session began \(MD5 [0-9A-F]{32}; the session recorded [0-9A-F]{32}/)
 })
 
 test("plan and PrepImport place the same files on a limited drive", () => {
