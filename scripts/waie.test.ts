@@ -67,13 +67,23 @@ test("output piped into a reader that stops early ends waie quietly", () => {
   }
 })
 
-test("the demo (the README's first command) runs every step on the bundled example and says so", () => {
+test("the demo (the README's first command) runs the life of an import job and ends with every blob equal to its source", async () => {
   const dir = mkdtempSync(path.join(tmpdir(), "waie-e2e-"))
   try {
     const r = waie(["demo"], dir)
     assert.equal(r.status, 0, r.stdout + r.stderr)
-    assert.match(r.stdout, /\$ waie manifest check examples\/DriveManifest\.xml\n/)
+    for (const step of [/\$ waie PrepImport \/j:logs\/job\.jrn \/id:session#1 \/AdditionalDriveSet:drives-h\.csv\n/, /\$ waie verify drive-h --journal logs\/job\.jrn\n/, /\$ waie service import --drive drive-g /, /\$ waie RepairImport \/r:logs\/drive-h\.rep /]) assert.match(r.stdout, step)
+    // the damaged block: found by verify, refused by the import, repaired, and the blob then equals its source
+    assert.match(r.stdout, /pictures\/large\.bin: block at offset 4194304 \(4194304 bytes\): expected MD5 [0-9A-F]{32}, found MD5 [0-9A-F]{32}/)
+    assert.match(r.stdout, /1 block Corrupted \(offset 4194304, 4194304 bytes\)/)
+    assert.match(r.stdout, /repaired pictures\/large\.bin \(\\session#1\\pictures\\large\.bin\): 1 block staged/)
+    assert.match(r.stdout, /\nevery blob equals its source: 34 blobs, 14100583 bytes\n/)
     assert.match(r.stdout, /\ndemo: all \d+ steps gave the expected result\n$/)
+    // its azurite is gone: the port it printed no longer answers
+    const port = /BlobEndpoint=http:\/\/127\.0\.0\.1:(\d+)\//.exec(r.stdout)?.[1]
+    assert.ok(port !== undefined)
+    const answered = await fetch(`http://127.0.0.1:${port}/devstoreaccount1?comp=list`).then(() => true, () => false)
+    assert.equal(answered, false)
     const j = waie(["demo", "--json"], dir)
     assert.equal(j.status, 0)
     const lines = j.stdout.trim().split("\n").map((l) => JSON.parse(l) as { type: string; ok?: boolean })
