@@ -39,7 +39,10 @@ export const manifestEventsFromJsonLines = <E, R>(shown: string, bytes: Stream.S
       Stream.mapChunksEffect((lines) =>
         guarded(() => {
           const out: Array<ManifestEvent> = []
-          for (const text of lines) out.push(...reader.line(line === 0 ? text.replace(/^\uFEFF/, "") : text, ++line))
+          for (const text of lines) {
+            // one line may hold a blob of hundreds of thousands of ranges: appended one by one (a spread would overflow the stack)
+            for (const e of reader.line(line === 0 ? text.replace(/^\uFEFF/, "") : text, ++line)) out.push(e)
+          }
           return out
         }),
       ),

@@ -15,6 +15,7 @@ import { formatProblem, type Given, type VerifyOptions, type VerifyProblem, type
 import { VolumesLive } from "../lib/volumes.ts"
 
 const grouped = (n: number): string => String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ",")
+const count = (n: number, one: string, many = `${one}s`): string => `${grouped(n)} ${n === 1 ? one : many}`
 
 export const command: CommandSpec = {
   path: ["verify"],
@@ -89,13 +90,13 @@ export const command: CommandSpec = {
         ...(r.since !== undefined ? { since: r.since } : {}),
         ...(recorded !== undefined ? { recordedUpTo: recorded } : {}),
       }
-      const what = `${plural(r.checkedBlobs, "blob")}${r.checkedBlobs !== r.blobs ? ` of ${r.blobs} (written since the last verify)` : ""}, ${grouped(r.bytes)} bytes, ${plural(r.blocks, "block")}, ${plural(r.pageRanges, "page range")}, ${plural(r.sideFiles, "metadata/properties file")}`
+      const what = `${count(r.checkedBlobs, "blob")}${r.checkedBlobs !== r.blobs ? ` of ${grouped(r.blobs)} (written since the last verify)` : ""}, ${grouped(r.bytes)} bytes, ${count(r.blocks, "block")}, ${count(r.pageRanges, "page range")}, ${count(r.sideFiles, "metadata/properties file")}`
       const manifestWords = m.ok ? (m.warnings > 0 ? `valid (${plural(m.warnings, "warning")})` : "valid") : `invalid (${plural(m.errors, "error")})`
       const human = [
-        `${drive}: ${r.ok ? "verified, nothing wrong" : `${plural(r.problems + m.errors, "problem")} found`}${m.complete ? "" : " (the manifest could not be read to its end: the blobs after the place it stops were not checked)"}`,
+        `${drive}: ${r.ok ? "verified, nothing wrong" : `${count(r.problems + m.errors, "problem")} found`}${m.complete ? "" : " (the manifest could not be read to its end: the blobs after the place it stops were not checked)"}`,
         `  checked   ${what}`,
         `  manifest  ${r.manifestFile}: ${manifestWords}, MD5 ${m.hash} (its ManifestHash)${r.driveId !== undefined ? `, DriveId ${r.driveId}` : ""}`,
-        ...(r.omitted > 0 ? [`  ${plural(r.omitted, "more problem")} not listed (--max-problems)`] : []),
+        ...(r.omitted > 0 ? [`  ${count(r.omitted, "more problem")} not listed (--max-problems)`] : []),
       ].join("\n")
       ctx.out.event("verify", data, human)
       if (recorded !== undefined) ctx.out.note(`recorded in ${journal!.shown}: drive ${r.driveId} verified up to byte ${recorded} of the journal`, { recordedUpTo: recorded })
