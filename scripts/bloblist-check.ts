@@ -1,4 +1,5 @@
-#!/usr/bin/env node
+#!/bin/sh
+":" //; exec node "$(dirname "$0")/../bin/waie.mjs" --script "$0" "$@"
 /** `waie bloblist check FILE`: is the export blob list valid, and what does each entry select. */
 import { Effect, Stream } from "effect"
 import type { CommandSpec } from "../lib/cli.ts"

@@ -1,4 +1,5 @@
-#!/usr/bin/env node
+#!/bin/sh
+":" //; exec node "$(dirname "$0")/../bin/waie.mjs" --script "$0" "$@"
 /** `waie copylog check FILE`: is the copy log valid, what is the drive's status, which blobs failed and how. */
 import { Effect, Stream } from "effect"
 import type { CommandSpec } from "../lib/cli.ts"

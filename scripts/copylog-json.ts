@@ -1,4 +1,5 @@
-#!/usr/bin/env node
+#!/bin/sh
+":" //; exec node "$(dirname "$0")/../bin/waie.mjs" --script "$0" "$@"
 /** `waie copylog json FILE`: a copy log as JSON lines: the drive, each blob with its ranges, a summary. */
 import { Effect, Stream } from "effect"
 import type { CommandSpec } from "../lib/cli.ts"

@@ -1,3 +1,5 @@
+#!/bin/sh
+":" //; exec node "$(dirname "$0")/../bin/waie.mjs" --script "$0" "$@"
 /**
  * `waie dataset check FILE [--mount L=/path ...]`: read a dataset CSV, list what each row will
  * copy where, and report every problem of the file. Only the file is checked: the sources it

@@ -1,4 +1,5 @@
-#!/usr/bin/env node
+#!/bin/sh
+":" //; exec node "$(dirname "$0")/../bin/waie.mjs" --script "$0" "$@"
 /**
  * `waie demo`: the whole life of an import job on a generated example, one step per command,
  * each printed as the command line a user would type:

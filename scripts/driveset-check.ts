@@ -1,3 +1,5 @@
+#!/bin/sh
+":" //; exec node "$(dirname "$0")/../bin/waie.mjs" --script "$0" "$@"
 /**
  * `waie driveset check FILE`: read a driveset CSV (/InitialDriveSet, /AdditionalDriveSet), list
  * what will be done to each drive, and report every problem of the file. Only the file is

@@ -1,4 +1,5 @@
-#!/usr/bin/env node
+#!/bin/sh
+":" //; exec node "$(dirname "$0")/../bin/waie.mjs" --script "$0" "$@"
 /**
  * `waie journal driveinfo JOURNAL --drive-id ID (--driveset CSV | --key-file FILE)`: the job file
  * `<DriveId>.xml` a journal gives for one of its drives — the bytes PrepImport wrote beside the

@@ -1,4 +1,5 @@
-#!/usr/bin/env node
+#!/bin/sh
+":" //; exec node "$(dirname "$0")/../bin/waie.mjs" --script "$0" "$@"
 /** `waie journal json FILE`: the records of a `.jrn` journal as JSON lines (credentials masked). */
 import { Effect, Stream } from "effect"
 import type { CommandSpec } from "../lib/cli.ts"

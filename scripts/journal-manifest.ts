@@ -1,4 +1,5 @@
-#!/usr/bin/env node
+#!/bin/sh
+":" //; exec node "$(dirname "$0")/../bin/waie.mjs" --script "$0" "$@"
 /**
  * `waie journal manifest JOURNAL --drive-id ID`: the manifest a journal gives for one of its
  * drives, rebuilt from the journal alone (and the credential kept beside it), printed on stdout

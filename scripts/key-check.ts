@@ -1,3 +1,5 @@
+#!/bin/sh
+":" //; exec node "$(dirname "$0")/../bin/waie.mjs" --script "$0" "$@"
 /** `waie key check KEY`: is KEY a well-formed BitLocker recovery key? The reason, never the key, when not. */
 import { Effect } from "effect"
 import { type CommandSpec, runIfMain } from "../lib/cli.ts"

@@ -1,3 +1,5 @@
+#!/bin/sh
+":" //; exec node "$(dirname "$0")/../bin/waie.mjs" --script "$0" "$@"
 /** `waie key new [--count N]`: fresh BitLocker recovery keys, one a line. */
 import { Effect } from "effect"
 import { type CommandSpec, optionValue, runIfMain } from "../lib/cli.ts"

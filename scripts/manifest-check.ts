@@ -1,3 +1,5 @@
+#!/bin/sh
+":" //; exec node "$(dirname "$0")/../bin/waie.mjs" --script "$0" "$@"
 /** `waie manifest check FILE [--export]`: every rule violation of a drive manifest, its figures and its hash. */
 import { Effect } from "effect"
 import { type CommandSpec, flag, runIfMain } from "../lib/cli.ts"

@@ -1,3 +1,5 @@
+#!/bin/sh
+":" //; exec node "$(dirname "$0")/../bin/waie.mjs" --script "$0" "$@"
 /** `waie manifest json FILE`: a drive manifest as JSON lines (drive, blob lists, blobs), the credential masked. */
 import { Effect, Stream } from "effect"
 import { type CommandSpec, makeOutput, reportFailure, runIfMain } from "../lib/cli.ts"

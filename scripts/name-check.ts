@@ -1,3 +1,5 @@
+#!/bin/sh
+":" //; exec node "$(dirname "$0")/../bin/waie.mjs" --script "$0" "$@"
 /** `waie name check --container X --blob-path Y …`: check names against the Blob service's and the tool's rules. */
 import { Effect } from "effect"
 import { type CommandSpec, optionValues, runIfMain } from "../lib/cli.ts"

@@ -1,3 +1,5 @@
+#!/bin/sh
+":" //; exec node "$(dirname "$0")/../bin/waie.mjs" --script "$0" "$@"
 /**
  * `waie plan /DataSet:… /InitialDriveSet:… [--mount L=/path]`: what `waie PrepImport` would do
  * with the same command line, without doing any of it: per drive the files, bytes and free space

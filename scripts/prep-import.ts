@@ -1,4 +1,5 @@
-#!/usr/bin/env node
+#!/bin/sh
+":" //; exec node "$(dirname "$0")/../bin/waie.mjs" --script "$0" "$@"
 /**
  * `waie PrepImport` (also `waie prep-import`): copy sessions onto drives with a journal, as the
  * original tool does, with its command line (`/j:x.jrn /id:session#1 /sk:… /InitialDriveSet:…

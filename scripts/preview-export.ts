@@ -1,4 +1,5 @@
-#!/usr/bin/env node
+#!/bin/sh
+":" //; exec node "$(dirname "$0")/../bin/waie.mjs" --script "$0" "$@"
 /**
  * `waie PreviewExport /sn:ACCOUNT /sk:KEY|/csas:SAS /ExportBlobListFile:FILE /DriveSize:SIZE`
  * (also `--blob-list`, `--drive-size` and the storage options): how many drives of that size

@@ -1,4 +1,5 @@
-#!/usr/bin/env node
+#!/bin/sh
+":" //; exec node "$(dirname "$0")/../bin/waie.mjs" --script "$0" "$@"
 /** `waie properties check FILE`: is the properties file valid, what would an import set, its MD5 for the manifest. */
 import { Effect } from "effect"
 import type { CommandSpec } from "../lib/cli.ts"

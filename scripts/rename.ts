@@ -1,3 +1,5 @@
+#!/bin/sh
+":" //; exec node "$(dirname "$0")/../bin/waie.mjs" --script "$0" "$@"
 /**
  * `waie rename NAME [EXISTING ...] [--existing-file F]`: the name the `rename` import disposition
  * gives NAME when the listed blobs already exist (lib/rename.ts has the rule).

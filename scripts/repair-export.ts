@@ -1,4 +1,5 @@
-#!/usr/bin/env node
+#!/bin/sh
+":" //; exec node "$(dirname "$0")/../bin/waie.mjs" --script "$0" "$@"
 /**
  * `waie RepairExport /r:REPAIRFILE /d:DRIVE /CopyLogFile:LOG [/ManifestFile:MANIFEST] /sn: /sk:|/csas:`
  * (also `--repair-file`, `--drive`, `--copy-log-file`, `--manifest-file` and the storage

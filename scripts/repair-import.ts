@@ -1,4 +1,5 @@
-#!/usr/bin/env node
+#!/bin/sh
+":" //; exec node "$(dirname "$0")/../bin/waie.mjs" --script "$0" "$@"
 /**
  * `waie RepairImport /r:REPAIRFILE /d:DIR1;DIR2 /CopyLogFile:LOG [/PathMapFile:MAP] /sn: /sk:|/csas:`
  * (also `--repair-file`, `--dir` (repeatable), `--copy-log-file`, `--path-map-file` and the

@@ -1,4 +1,5 @@
-#!/usr/bin/env node
+#!/bin/sh
+":" //; exec node "$(dirname "$0")/../bin/waie.mjs" --script "$0" "$@"
 /**
  * `waie service export --blob-list FILE --drive DIR… [--job NAME] [--logdir D] <storage options>`:
  * what the Import/Export service does for an export job, against any Blob endpoint (a

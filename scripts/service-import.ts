@@ -1,4 +1,5 @@
-#!/usr/bin/env node
+#!/bin/sh
+":" //; exec node "$(dirname "$0")/../bin/waie.mjs" --script "$0" "$@"
 /**
  * `waie service import --drive DIR… [--drive-info FILE…] [--job NAME] [--logdir D] <storage options>`:
  * what the Import/Export service does with the drives of an import job, against any Blob endpoint

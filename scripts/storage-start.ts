@@ -1,3 +1,5 @@
+#!/bin/sh
+":" //; exec node "$(dirname "$0")/../bin/waie.mjs" --script "$0" "$@"
 /**
  * `waie storage start [--dir D] [--port P]`: an azurite Blob endpoint on this machine, its data
  * kept on disk, for rehearsing imports and exports by hand. Runs until SIGINT or SIGTERM, then

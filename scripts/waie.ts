@@ -1,4 +1,5 @@
-#!/usr/bin/env node
+#!/bin/sh
+":" //; exec node "$(dirname "$0")/../bin/waie.mjs" --script "$0" "$@"
 /** `waie COMMAND ...`: finds the command among scripts/ and runs it; the exit code is the command's. */
 import { processIo, runCli } from "../lib/cli.ts"
 import { findCommand, loadCommands } from "./commands.ts"
