@@ -1,3 +1,5 @@
+#!/bin/sh
+":" //; exec node "$(dirname "$0")/../bin/waie.mjs" --script "$0" "$@"
 /**
  * `waie manifest write [FILE]`: the JSON lines of `waie manifest json` (from FILE or standard
  * input) back into a manifest, on standard output or `--out FILE`. The lines mask the credential;

@@ -1,3 +1,5 @@
+#!/bin/sh
+":" //; exec node "$(dirname "$0")/../bin/waie.mjs" --script "$0" "$@"
 /**
  * `waie verify DRIVE [--journal J] [--since-journal]`: re-read every file a drive's manifest
  * lists and check every block and page range, the metadata and properties files, the manifest's
