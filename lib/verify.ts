@@ -7,11 +7,12 @@
  * `<DriveId>.xml` recorded and the drive's identity against the journal's.
  *
  * Streaming and bounded: the manifest is read a chunk at a time and each block is checked as its
- * element comes (a manifest of millions of blocks never sits in memory); data is read in pieces of
- * at most 4 MiB into a ring of shared-memory slots (8 × 4 MiB) and hashed by the hash pool's worker
- * threads while the next piece is read. Per drive, the only state that grows is the set of
- * metadata/properties files already checked (one entry per distinct file) and, with
- * `--since-journal`, the drive paths of the files written since the last verify.
+ * element comes (a manifest of millions of blocks never sits in memory); data is read into a ring
+ * of shared-memory slots (8 × 4 MiB) — a small file whole, a large one in aligned 4 MiB windows —
+ * and hashed by the hash pool's worker threads while the next piece is read (pieces under 64 KiB
+ * on the main thread, where a hash costs less than a message). Per drive, the only state that
+ * grows is the set of metadata/properties files already checked (one entry per distinct file)
+ * and, with `--since-journal`, the drive paths of the files written since the last verify.
  *
  * What counts as a problem (each reported with file, offset, length, expected and found; a
  * problem of one blob never stops the others from being checked):
@@ -350,7 +351,9 @@ export const verifyDrive = (o: VerifyOptions) =>
       const freeSlots = yield* Queue.unbounded<number>()
       yield* Queue.offerAll(freeSlots, Array.from({ length: slotCount }, (_, i) => i))
       const inFlight: Array<InFlight> = []
-      const scratch = Buffer.alloc(blockSize)
+      // only for a block or range longer than 4 MiB (invalid, but checked all the same)
+      let scratchBuffer: Buffer | undefined
+      const scratchOf = (): Buffer => (scratchBuffer ??= Buffer.alloc(blockSize))
 
       let blobs = 0
       let checkedBlobs = 0
@@ -614,6 +617,7 @@ export const verifyDrive = (o: VerifyOptions) =>
             const md5 = createHash("md5")
             for (let at = 0; at < e.length; at += blockSize) {
               const n = Math.min(blockSize, e.length - at)
+              const scratch = scratchOf()
               const got = yield* readAt(b.file, e.offset + at, scratch.subarray(0, n)).pipe(Effect.mapError(unreadable(b.shown)), Effect.either)
               if (got._tag === "Left") return yield* unreadableAt(b, e.offset + at, got.left)
               md5.update(scratch.subarray(0, got.right))
