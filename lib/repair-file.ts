@@ -258,18 +258,24 @@ export const needsRepair = (state: RepairState | undefined, blob: number): boole
   return state.retry === undefined || state.retry.has(blob)
 }
 
+/** A record decoded, or InvalidInput naming its line and field. */
+export const decodeRepairEntry = (file: string, r: JournalRecord): RepairEvent | InvalidInput => {
+  try {
+    return decodeRepairRecord(r)
+  } catch (e) {
+    if (e instanceof Bad) return new InvalidInput({ format: "repair", file, issues: [{ file, line: r.line ?? 0, field: e.fieldName, expected: e.expected, found: e.found }] })
+    throw e
+  }
+}
+
 /** The repair file's events, streaming; a torn last record is dropped (its offset is where to append). */
 export const readRepairFile = (real: string, shown: string = real): Stream.Stream<PlacedRepairEvent & { readonly end: number }, FileUnreadable | InvalidInput, FileSystem.FileSystem> =>
   readJournalRecords(shown, fileBytes(real, shown)).pipe(
     Stream.mapError((e) => (e instanceof InvalidInput ? new InvalidInput({ ...e, format: "repair" }) : e)),
     Stream.filter((entry): entry is JournalRecord => entry._tag === "Record"),
     Stream.mapEffect((r) => {
-      try {
-        return Effect.succeed({ ...decodeRepairRecord(r), line: r.line ?? 0, end: r.end ?? 0 })
-      } catch (e) {
-        if (e instanceof Bad) return Effect.fail(new InvalidInput({ format: "repair", file: shown, issues: [{ file: shown, line: r.line ?? 0, field: e.fieldName, expected: e.expected, found: e.found }] }))
-        return Effect.die(e)
-      }
+      const e = decodeRepairEntry(shown, r)
+      return e instanceof InvalidInput ? Effect.fail(e) : Effect.succeed({ ...e, line: r.line ?? 0, end: r.end ?? 0 })
     }),
   )
 

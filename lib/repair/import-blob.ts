@@ -110,26 +110,26 @@ const sideFiles = <A>(
       }
       const bytes = yield* fs.readFile(r.file).pipe(Effect.either)
       if (Either.isLeft(bytes)) {
-        failed.push({ path: ref.path, reason: `${r.file}: ${bytes.left.message}` })
+        failed.push({ path: ref.path, reason: `${r.shown}: ${bytes.left.message}` })
         continue
       }
       const hash = md5Hex(bytes.right)
       if (hash !== ref.hash) {
-        failed.push({ path: ref.path, reason: `${r.file}: its MD5 is ${hash}, the copy log says ${ref.hash} (not the file the drive carried)` })
+        failed.push({ path: ref.path, reason: `${r.shown}: its MD5 is ${hash}, the copy log says ${ref.hash} (not the file the drive carried)` })
         continue
       }
       if (bytes.right.length > maxFileBytes) {
-        failed.push({ path: ref.path, reason: `${r.file}: more than ${maxFileBytes} bytes` })
+        failed.push({ path: ref.path, reason: `${r.shown}: more than ${maxFileBytes} bytes` })
         continue
       }
-      const parsed = parse(bytes.right, r.file)
+      const parsed = parse(bytes.right, r.shown)
       if (!parsed.valid) {
         const first = parsed.issues[0]
-        failed.push({ path: ref.path, reason: `${r.file}: ${first ? `expected ${first.expected}, found ${first.found}` : "not a valid file"}` })
+        failed.push({ path: ref.path, reason: `${r.shown}: ${first ? `expected ${first.expected}, found ${first.found}` : "not a valid file"}` })
         continue
       }
       values.push(parsed.value)
-      files.push(r.file)
+      files.push(r.shown)
     }
     if (failed.length > 0) return { failed }
     const value = values.length === 0 ? undefined : values.length === 1 ? values[0] : merge(values[0]!, values[1]!)
@@ -209,12 +209,16 @@ export const repairImportBlob = (ctx: ImportRepairContext, rec: BlobRecord, prog
     // 3. every file resolved before anything is sent
     const problems: Array<{ path: string; reason: string }> = []
     let source = ""
+    let sourceFile = ""
     if (toSend.length > 0) {
       const noHash = toSend.map((i) => rec.ranges[i]!).find((r) => r.hash === undefined)
       if (noHash !== undefined) return unresolved(rec.blobPath, "", `the copy log gives no Hash for the ${noHash._tag === "Block" ? "block" : "page range"} at offset ${noHash.offset}: its bytes cannot be checked`)
       const r = yield* ctx.resolver.resolve(rec.filePath, rec.length)
       if (r._tag === "Unresolved") problems.push({ path: rec.filePath, reason: r.reason })
-      else source = r.file
+      else {
+        source = r.shown
+        sourceFile = r.file
+      }
     }
     const meta = metaNeeded ? yield* sideFiles<BlobMetadata>(ctx, rec.metadata!, parseMetadata, mergeMetadata) : undefined
     const props = propsNeeded ? yield* sideFiles<BlobProperties>(ctx, rec.properties!, (b, f) => parseProperties(b, f, "import"), mergeProperties) : undefined
@@ -252,7 +256,7 @@ export const repairImportBlob = (ctx: ImportRepairContext, rec: BlobRecord, prog
         Effect.gen(function* () {
           if (toSend.length === 0) return undefined
           const fs = yield* FileSystem.FileSystem
-          const opened = yield* fs.open(source, { flag: "r" }).pipe(Effect.either)
+          const opened = yield* fs.open(sourceFile, { flag: "r" }).pipe(Effect.either)
           if (Either.isLeft(opened)) return `${source}: ${opened.left.message}`
           const file = opened.right
           const lock = yield* Effect.makeSemaphore(1)

@@ -40,7 +40,7 @@ export const blobLine = (ctx: Context, b: BlobLine & { readonly sweep?: boolean 
   }
   if (ctx.out.json) return ctx.out.event("blob", data)
   if (r._tag === "Repaired" && r.parts === 0 && b.sweep) return
-  const human = r._tag === "Repaired" ? `repaired ${r.blobPath} (${b.filePath}): ${r.detail}${r.source !== "" ? ` [from ${r.source}]` : ""}` : `unresolved ${r.blobPath} (${r.filePath !== "" ? r.filePath : b.filePath}): ${r.reason}`
+  const human = r._tag === "Repaired" ? `repaired ${r.blobPath} (${b.filePath}): ${r.detail}` : `unresolved ${r.blobPath} (${r.filePath !== "" ? r.filePath : b.filePath}): ${r.reason}`
   ctx.io.stdout(human + "\n")
 }
 

@@ -18,7 +18,10 @@ import { localPathOf } from "../drive-paths.ts"
 import type { PathMapEntry } from "../pathmap.ts"
 import type { Given } from "./session.ts"
 
-export type Resolution = { readonly _tag: "Resolved"; readonly file: string; readonly via: "folder" | "path map" } | { readonly _tag: "Unresolved"; readonly reason: string }
+export type Resolution =
+  /** `file` to open; `shown` as the user wrote it (their /d: folder, or the path map's target) */
+  | { readonly _tag: "Resolved"; readonly file: string; readonly shown: string; readonly via: "folder" | "path map" }
+  | { readonly _tag: "Unresolved"; readonly reason: string }
 
 const unresolved = (reason: string): Resolution => ({ _tag: "Unresolved", reason })
 
@@ -42,18 +45,18 @@ export class Resolver {
     const dirs = this.dirs
     return Effect.gen(function* () {
       const fs = yield* FileSystem.FileSystem
-      const check = (file: string, shown: string, via: "folder" | "path map") =>
+      const check = (file: string, shown: string, via: "folder" | "path map", what: string = shown) =>
         Effect.gen(function* () {
           const info = yield* fs.stat(file).pipe(Effect.either)
-          if (Either.isLeft(info)) return unresolved(`${shown}: ${info.left._tag === "SystemError" && info.left.reason === "NotFound" ? "no such file" : info.left.message}`)
-          if (info.right.type !== "File") return unresolved(`${shown}: not a file (${info.right.type})`)
+          if (Either.isLeft(info)) return unresolved(`${what}: ${info.left._tag === "SystemError" && info.left.reason === "NotFound" ? "no such file" : info.left.message}`)
+          if (info.right.type !== "File") return unresolved(`${what}: not a file (${info.right.type})`)
           const access = yield* fs.access(file, { readable: true }).pipe(Effect.either)
-          if (Either.isLeft(access)) return unresolved(`${shown}: cannot be read (permission denied)`)
-          if (length !== undefined && Number(info.right.size) !== length) return unresolved(`${shown}: ${info.right.size} bytes, the blob is ${length}`)
-          return { _tag: "Resolved", file, via } as const
+          if (Either.isLeft(access)) return unresolved(`${what}: cannot be read (permission denied)`)
+          if (length !== undefined && Number(info.right.size) !== length) return unresolved(`${what}: ${info.right.size} bytes, the blob is ${length}`)
+          return { _tag: "Resolved", file, shown, via } as const
         })
       const target = map.get(filePath)
-      if (target !== undefined) return yield* check(target, `the path map's target ${target}`, "path map")
+      if (target !== undefined) return yield* check(target, target, "path map", `the path map's target ${target}`)
       let candidates: Array<{ readonly file: string; readonly dir: Given }>
       try {
         candidates = dirs.map((dir) => ({ file: localPathOf(dir.real, filePath), dir }))
@@ -70,7 +73,8 @@ export class Resolver {
       }
       if (hits.length === 0) return unresolved(`not found under ${dirs.length === 1 ? "the /d: folder" : `any of the ${dirs.length} /d: folders`}`)
       if (hits.length > 1) return unresolved(`found under ${hits.length} /d: folders (${hits.map((h) => h.dir.shown).join(", ")}): which one holds the data is ambiguous`)
-      return yield* check(hits[0]!.file, hits[0]!.file, "folder")
+      const hit = hits[0]!
+      return yield* check(hit.file, localPathOf(hit.dir.shown, filePath), "folder")
     })
   }
 }
