@@ -254,11 +254,15 @@ export const runRepairExport = (req: RepairExportRequest, listener: RepairExport
             const t = text()
             if (t === undefined) continue
             const w = yield* writeSide(root, p, t)
-            if (!w.ok) return { _tag: "Unresolved", blobPath: rec.blobPath, filePath: p, reason: `${p} cannot be written: ${w.problem}` } as const
+            // a value the format cannot carry: no file can hold it, as at the export (XmlWriteFailed)
+            if (!w.ok) {
+              sides.push(`${p} cannot be written (${w.problem}), as at the export`)
+              continue
+            }
             parts++
-            sides.push(p)
+            sides.push(`${p} written again`)
           }
-          const what = [wrote.written > 0 ? `${wrote.written} ${rec.list === "page" ? "page range" : "block"}${wrote.written === 1 ? "" : "s"} downloaded in place` : "", ...sides.map((s) => `${s} written again`)].filter((s) => s !== "")
+          const what = [wrote.written > 0 ? `${wrote.written} ${rec.list === "page" ? "page range" : "block"}${wrote.written === 1 ? "" : "s"} downloaded in place` : "", ...sides].filter((s) => s !== "")
           return { _tag: "Repaired", blobPath: rec.blobPath, source: "", parts, detail: what.join("; ") || "nothing left to do" } as const
         })
 

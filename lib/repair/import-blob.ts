@@ -136,6 +136,10 @@ const sideFiles = <A>(
     return { value, files }
   })
 
+/** The import stopped before writing the blob (a blob-level failure came first): its disposition is Cancelled (or, without one, every range is). */
+export const isNeverWritten = (rec: BlobRecord): boolean =>
+  rec.importDisposition !== undefined ? rec.importDisposition.status === "Cancelled" : rec.status !== "CompletedWithErrors" && rec.ranges.every((r) => r.status === "Cancelled")
+
 export const repairImportBlob = (ctx: ImportRepairContext, rec: BlobRecord, progress: BlobProgress | undefined, record: RecordParts): Effect.Effect<BlobResult, StorageError | FileUnwritable, FileSystem.FileSystem> =>
   Effect.gen(function* () {
     const { store } = ctx
@@ -143,7 +147,7 @@ export const repairImportBlob = (ctx: ImportRepairContext, rec: BlobRecord, prog
     if (logRef === undefined) return unresolved(rec.blobPath, "", "its BlobPath names no container and blob")
     const page = rec.list === "page"
     const disposition = rec.importDisposition
-    const neverWritten = disposition !== undefined ? disposition.status === "Cancelled" : rec.status !== "CompletedWithErrors" && rec.ranges.every((r) => r.status === "Cancelled")
+    const neverWritten = isNeverWritten(rec)
 
     // 1. the blob written to
     let target: BlobRef = logRef

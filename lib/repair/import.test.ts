@@ -147,3 +147,29 @@ test("an error log that leaves out the Completed blocks of a blob whose list mus
     rmSync(path.join(d.dir, "r.rep"), { force: true })
   }
 })
+
+test("only the properties failed: the error log (which leaves the Completed blocks out) is enough, and only Set Blob Properties is sent", async () => {
+  const d = prepareDrive()
+  const store = makeMemoryStore()
+  try {
+    const x = await imported(d, store, () => {
+      const manifest = readFileSync(path.join(d.root, "DriveManifest.xml"), "utf8")
+      const p = /<PropertiesPath Hash="[0-9A-F]+">([^<]+)<\/PropertiesPath>/.exec(manifest)![1]!
+      const f = path.join(d.root, ...p.split("\\").filter((s) => s !== ""))
+      writeFileSync(f, readFileSync(f, "utf8") + "\n")
+    })
+    assert.doesNotMatch(readFileSync(x.error, "utf8"), /<Block /, "the error log lists no block")
+    const before = store.requests.length
+    const { exit } = await repair(d, store, { copy: x.copy, verbose: x.error })
+    assert.ok(Either.isRight(exit), Either.isLeft(exit) ? String(exit.left) : "")
+    assert.equal(exit.right.repaired, 3)
+    const writes = store.requests.slice(before).filter((r) => !r.operation.startsWith("get "))
+    assert.deepEqual([...new Set(writes.map((r) => r.operation))], ["set properties"])
+    for (const p of ["pictures/a.jpg", "pictures/big.bin", "pictures/empty.txt"]) {
+      assert.equal(store.info(p)!.properties.contentType, "image/jpeg", p)
+      assert.equal(md5(store.content(p)!), md5(readFileSync(d.sources.get(p)!)), p)
+    }
+  } finally {
+    d.cleanup()
+  }
+})

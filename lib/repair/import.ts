@@ -19,7 +19,7 @@
 import * as FileSystem from "@effect/platform/FileSystem"
 import { Effect, Stream } from "effect"
 import * as path from "node:path"
-import { blobFailures, type BlobRecord } from "../copylog.ts"
+import type { BlobRecord } from "../copylog.ts"
 import { identityFileName, parseIdentity } from "../drive.ts"
 import { FileUnreadable, type FileUnwritable, InvalidArgument, type InvalidInput } from "../errors.ts"
 import { unreadable } from "../files.ts"
@@ -28,7 +28,7 @@ import { readRepairFile } from "../repair-file.ts"
 import { BlobStore, blobRefOf, type StorageError } from "../storage.ts"
 import { BufferPool } from "../service/import-blob.ts"
 import { CopyLogOfAnotherDrive } from "./errors.ts"
-import { repairImportBlob } from "./import-blob.ts"
+import { isNeverWritten, repairImportBlob } from "./import-blob.ts"
 import { Resolver } from "./resolve.ts"
 import { type BlobResult, type CopyLogScan, failedBlobs, type Given, type IndexedBlob, loadRepairFile, type PassOutcome, refuseKind, type RepairIdentity, runPass, scanCopyLog } from "./session.ts"
 
@@ -63,8 +63,8 @@ export interface RepairImportReport extends PassOutcome {
  */
 export const incompleteBlockList = (rec: BlobRecord): string | undefined => {
   if (rec.list === "page") return undefined
-  const f = blobFailures(rec)
-  if (!rec.ranges.some((r) => r.status !== "Completed") && f.status === undefined) return undefined
+  // only metadata or properties failed: nothing to commit (an error log leaves its Completed blocks out)
+  if (!rec.ranges.some((r) => r.status !== "Completed") && !isNeverWritten(rec)) return undefined
   let at = 0
   for (const r of rec.ranges) {
     if (r.offset !== at) break
