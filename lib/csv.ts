@@ -33,6 +33,7 @@
  *  - Columns in issues count UTF-16 code units from 1 (what most editors show for text without
  *    emoji).
  */
+import { pushAll } from "./arrays.ts"
 import { parse } from "csv-parse/sync"
 import { Stream } from "effect"
 import type { Issue } from "./errors.ts"
@@ -417,7 +418,7 @@ export class CsvReader {
       const bytes = this.carry
       this.carry = new Uint8Array(0)
       const cut = incompleteTail(bytes)
-      events.push(...this.decodeAndFrame(bytes.subarray(0, cut)))
+      pushAll(events, this.decodeAndFrame(bytes.subarray(0, cut)))
       if (this.stopped) return events
       if (cut < bytes.length) {
         this.stopped = true
@@ -425,7 +426,7 @@ export class CsvReader {
         return events
       }
     }
-    events.push(...this.frameToEvents(this.framer.end()))
+    pushAll(events, this.frameToEvents(this.framer.end()))
     return events
   }
 

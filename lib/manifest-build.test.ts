@@ -88,3 +88,16 @@ test("a drive with no blob gets a manifest with its drive fields only", async ()
   assert.doesNotMatch(xml, /<BlobList/)
   assert.match(xml, /<DriveId>D9<\/DriveId>/)
 })
+
+test("a page blob of 262,144 ranges (alternating pages of a 256 MiB disk) builds without overflowing the stack", async () => {
+  const perRecord = 65_536
+  const records = 4
+  const length = records * perRecord * 1024
+  const ranges = (r: number) => Array.from({ length: perRecord }, (_, i) => ({ offset: (r * perRecord + i) * 1024, length: 512, hash: H(i + 1) }))
+  const events: Array<JournalEvent> = [...head, { _tag: "DriveAdded", sessionId: S, driveId: "D1", root: "/d1", name: "/d1", format: false, encryption: "AlreadyEncrypted", identity: "file", freeBytes: 1e12 }, started(0, "D1", length, 0, "PageBlob")]
+  for (let r = 0; r < records; r++) events.push({ _tag: "RangesDurable", sessionId: S, file: 0, upto: (r + 1) * perRecord * 1024, ranges: ranges(r) })
+  events.push({ _tag: "FilesCompleted", sessionId: S, files: [0] }, { _tag: "SessionCompleted", sessionId: S })
+  const xml = await build(events, "D1")
+  assert.equal(xml.split("<PageRange ").length - 1, records * perRecord)
+  assert.match(xml, new RegExp(`<PageRange Offset="${length - 1024}" Length="512" Hash="${H(perRecord)}" />`))
+})

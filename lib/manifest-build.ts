@@ -9,6 +9,7 @@
  * file number (the order the dataset enumerates them). A blob list's files appear in the
  * manifest of a drive only if some of them are on it.
  */
+import { pushAll } from "./arrays.ts"
 import type * as FileSystem from "@effect/platform/FileSystem"
 import { Chunk, Effect, Stream } from "effect"
 import { blockId, blockSize } from "./blocks.ts"
@@ -93,7 +94,7 @@ const listBlobs = (o: BuildOptions, list: ListKey): Stream.Stream<ManifestEvent,
             if (e._tag === "Block") (e as { length: number }).length = Math.min(blockSize, length - e.offset)
           }
         }
-        out.push(...events)
+        pushAll(out, events)
       }
       return out
     }
@@ -120,7 +121,7 @@ const listBlobs = (o: BuildOptions, list: ListKey): Stream.Stream<ManifestEvent,
             const p = pending.get(e.file)
             if (p) {
               p.hashes.length = e.from // a resumed copy restates blocks from its checkpoint on
-              p.hashes.push(...e.hashes)
+              pushAll(p.hashes, e.hashes)
             }
             return []
           }
@@ -134,7 +135,7 @@ const listBlobs = (o: BuildOptions, list: ListKey): Stream.Stream<ManifestEvent,
                 while (keep > 0 && p.ranges[keep - 1]!.offset >= first.offset) keep--
                 p.ranges.length = keep
               }
-              p.ranges.push(...e.ranges)
+              pushAll(p.ranges, e.ranges)
             }
             return []
           }
