@@ -1,4 +1,5 @@
-#!/usr/bin/env node
+#!/bin/sh
+":" //; exec node "$(dirname "$0")/../bin/waie.mjs" --script "$0" "$@"
 /**
  * `waie repair json FILE`: the records of a RepairImport/RepairExport repair file (`/r:`) as JSON
  * lines, then where the repair stands (the state a rerun resumes from). Every record is checked

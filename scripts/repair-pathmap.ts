@@ -1,4 +1,5 @@
-#!/usr/bin/env node
+#!/bin/sh
+":" //; exec node "$(dirname "$0")/../bin/waie.mjs" --script "$0" "$@"
 /**
  * `waie repair pathmap FILE`: a RepairImport path map file (`/PathMapFile:`) read as RepairImport
  * reads it: each entry, whether its target is filled in, and every bad line (exit 1).
