@@ -174,7 +174,8 @@ const steps: ReadonlyArray<Step> = [
   {
     kind: "act",
     what: "point the path map at the original file",
-    shell: (w) => [`printf '\\\\session#1\\\\pictures\\\\large.bin\\t${path.join(w.dir, "source", "photos", "large.bin")}\\n' >> logs/drive-h.map`],
+    // the line RepairImport added, `\session#1\pictures\large.bin<TAB>`, gets its target (GNU sed)
+    shell: (w) => [`sed -i 's|^\\(\\\\session#1\\\\pictures\\\\large\\.bin\\)\\t$|\\1\\t${path.join(w.dir, "source", "photos", "large.bin")}|' logs/drive-h.map`],
     act: async (w) => {
       const map = path.join(w.dir, "logs", "drive-h.map")
       const text = readFileSync(map, "utf8")
