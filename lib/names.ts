@@ -59,8 +59,12 @@ export const checkBlobName = (name: string): NameProblem | undefined => {
   if (name.length === 0) return { expected, found: "an empty name" }
   const length = nameLength(name)
   if (length > maxBlobNameLength) return { expected, found: `${length} characters` }
-  const segments = name.split("/").length
+  const parts = name.split("/")
+  const segments = parts.length
   if (segments > maxBlobSegments) return { expected, found: `${segments} segments` }
+  // a URL resolves `.` and `..` away: the blob would get another name than the one asked for
+  const dots = parts.findIndex((p) => p === "." || p === "..")
+  if (dots !== -1) return { expected: "a blob name without '.' or '..' segments (URLs resolve them away, so the blob would be stored under another name)", found: `${quote(parts[dots]!)} as segment ${dots + 1} of ${quote(name)}` }
   let i = 0
   for (const ch of name) {
     const cp = ch.codePointAt(0)!
