@@ -48,6 +48,7 @@ import type { BlobStart, BlobStatus, DispositionStatus, FileEntry, ImportDisposi
 import type { FileUnreadable } from "../errors.ts"
 import { unreadable } from "../files.ts"
 import { md5Hex } from "../hash.ts"
+import type { HashPool } from "../hashpool.ts"
 import { candidateIndex, firstFreeAmong, renamed } from "../rename.ts"
 import { type BlobKind, type BlobRef, blobRefOf, type BlobStoreService, isForbidden, isLeaseConflict, isUnreachable, type StorageError, type WriteOptions } from "../storage.ts"
 import { type BlobFiles, type FileStatus, importable } from "./blob-files.ts"
@@ -65,6 +66,8 @@ export interface ImportSettings {
   readonly forbiddenCutoff: number
   /** consecutive blobs failing because storage cannot be reached before the rest of the drive is not attempted */
   readonly unreachableCutoff: number
+  /** false: every MD5 on the main thread (default: ranges over `inlineHashBytes` in a hash pool) */
+  readonly hashInWorkers?: boolean
 }
 
 export const defaultImportSettings: ImportSettings = { rangesInFlight: 8, blobsInFlight: 4, forbiddenCutoff: 3, unreachableCutoff: 3 }
@@ -72,7 +75,24 @@ export const defaultImportSettings: ImportSettings = { rangesInFlight: 8, blobsI
 /** The largest block or page range (formats.md §8): the size of each pooled buffer. */
 export const maxRangeBytes = 4 * 1024 * 1024
 
-/** Buffers for blocks in flight: at most `size` exist, each reused. */
+/**
+ * Ranges up to this size are hashed on the main thread: a job through the hash pool costs about
+ * 50 µs of messaging (bench/README.md), more than MD5 of a small range.
+ */
+export const inlineHashBytes = 64 * 1024
+
+/**
+ * The MD5 (upper-case hex) of a range read into a pooled buffer. With a hash pool, ranges larger
+ * than `inlineHashBytes` are hashed in its workers, in the buffer's shared memory: MD5 on the
+ * main thread competed with the HTTP client for it (bench/README.md "Import").
+ */
+export const rangeHasher = (pool: HashPool["Type"] | undefined) => (data: Uint8Array): Effect.Effect<string> => {
+  const memory = data.buffer
+  if (pool === undefined || data.length <= inlineHashBytes || !(memory instanceof SharedArrayBuffer)) return Effect.sync(() => md5Hex(data))
+  return pool.describe({ kind: "block", memory, byteOffset: data.byteOffset, length: data.length, fileOffset: 0, firstIndex: 0 }).pipe(Effect.map((r) => r[0]!.hash))
+}
+
+/** Buffers for blocks in flight: at most `size` exist, each reused (in shared memory, for the hash pool's workers). */
 export class BufferPool {
   private readonly free: Array<Uint8Array> = []
   private readonly permits: Effect.Semaphore
@@ -94,7 +114,7 @@ export class BufferPool {
           const b = this.free.pop()
           if (b !== undefined) return b
           this.created++
-          return new Uint8Array(maxRangeBytes)
+          return new Uint8Array(new SharedArrayBuffer(maxRangeBytes))
         }),
         f,
         (b) =>
@@ -155,6 +175,8 @@ export interface ImportContext {
   readonly root: string
   readonly settings: ImportSettings
   readonly pool: BufferPool
+  /** MD5 of a range in a pooled buffer (`rangeHasher`) */
+  readonly md5: (data: Uint8Array) => Effect.Effect<string>
   readonly breaker: Breaker
   readonly files: BlobFiles
   /** containers created (or found) in this run */
@@ -428,7 +450,7 @@ export const uploadBlob = (ctx: ImportContext, plan: BlobPlan): Effect.Effect<Bl
                 const got = yield* lock.withPermits(1)(readAt(file, r.offset, data)).pipe(Effect.either)
                 if (Either.isLeft(got)) return { sent: false, status: "IOFailed", problem: `${job.filePath}: reading ${r.length} bytes at ${r.offset} failed: ${unreadable(job.filePath)(got.left).reason}` } as const
                 if (got.right < r.length) return { sent: false, status: "FileUnexpectedEnd", problem: `${job.filePath}: ended at ${r.offset + got.right}, the manifest reads ${r.length} at ${r.offset}` } as const
-                if (md5Hex(data) !== r.hash) return { sent: false, status: "Corrupted", problem: `${job.filePath}: ${r.length} bytes at ${r.offset} do not match their MD5 ${r.hash}` } as const
+                if ((yield* ctx.md5(data)) !== r.hash) return { sent: false, status: "Corrupted", problem: `${job.filePath}: ${r.length} bytes at ${r.offset} do not match their MD5 ${r.hash}` } as const
                 const send = page ? store.putPages(target, r.offset, data, r.hash) : store.stageBlock(target, idOf(r, i), data, r.hash)
                 const s = yield* send.pipe(Effect.either)
                 if (Either.isLeft(s)) return { sent: false, status: "BlobRequestFailed", error: s.left } as const

@@ -19,18 +19,20 @@
  * `Completed`.
  *
  * Memory: one blob per stage (`blobsInFlight` uploading, as many waiting in order), and
- * `rangesInFlight` buffers of 4 MiB for the data, whatever the size of the manifest.
+ * `rangesInFlight` buffers of 4 MiB for the data, whatever the size of the manifest. The data's
+ * MD5 is taken in a hash pool of the drive's own (lib/hashpool.ts), in those buffers.
  */
 import type * as FileSystem from "@effect/platform/FileSystem"
 import { Clock, Deferred, Effect, Either, Option, Queue, Stream } from "effect"
 import { type CopyLogEvent, CopyLogTally, type CopyLogSummary, type DriveStatus } from "../copylog.ts"
 import type { FileUnreadable, FileUnwritable, Issue } from "../errors.ts"
+import { makeHashPool } from "../hashpool.ts"
 import { BlobStore, type StorageError } from "../storage.ts"
 import { BlobFiles } from "./blob-files.ts"
 import { type CopyLogFiles, type CopyLogLocation, defaultCopyLogLocation, uploadCopyLogs, writeCopyLogs } from "./copylog-output.ts"
 import { checkDrive, type DriveCheck, type DriveIdentity } from "./drive-check.ts"
 import type { DriveInfo } from "./drive-info.ts"
-import { type BlobOutcome, Breaker, BufferPool, defaultImportSettings, type ImportContext, type ImportSettings, prepareBlob, uploadBlob } from "./import-blob.ts"
+import { type BlobOutcome, Breaker, BufferPool, defaultImportSettings, type ImportContext, type ImportSettings, prepareBlob, rangeHasher, uploadBlob } from "./import-blob.ts"
 import { manifestBlobs } from "./manifest-blobs.ts"
 
 export interface ImportOptions {
@@ -190,6 +192,8 @@ export const importDrive = (
         root,
         settings,
         pool: new BufferPool(settings.rangesInFlight),
+        // the drive's own pool: its workers start with the first large range, end with the drive
+        md5: rangeHasher(settings.hashInWorkers === false ? undefined : yield* makeHashPool()),
         breaker: new Breaker(settings),
         files: new BlobFiles(root),
         containers: new Set(),
