@@ -18,22 +18,29 @@ export const defaultDir = ".waie-azurite"
 /** azurite's usual Blob port, so that `UseDevelopmentStorage=true` reaches it too */
 export const defaultPort = 10000
 
-/** Resolves with the signal's name at the first SIGINT or SIGTERM; the handlers go away after. */
-const firstSignal = Effect.async<NodeJS.Signals>((resume) => {
-  const on = (sig: NodeJS.Signals) => () => {
-    off()
-    resume(Effect.succeed(sig))
-  }
-  const int = on("SIGINT")
-  const term = on("SIGTERM")
-  const off = () => {
-    process.off("SIGINT", int)
-    process.off("SIGTERM", term)
-  }
-  process.on("SIGINT", int)
-  process.on("SIGTERM", term)
-  return Effect.sync(off)
-})
+/**
+ * SIGINT and SIGTERM caught from now until the scope closes; `first` resolves with the first one.
+ * Installed before the started line is printed: a reader may stop us as soon as it has the line,
+ * and a signal before the handlers would kill waie without stopping azurite or saying so.
+ */
+const catchSignals = Effect.acquireRelease(
+  Effect.sync(() => {
+    let caught: (sig: NodeJS.Signals) => void = () => {}
+    const first = new Promise<NodeJS.Signals>((resolve) => (caught = resolve))
+    const int = () => caught("SIGINT")
+    const term = () => caught("SIGTERM")
+    process.on("SIGINT", int)
+    process.on("SIGTERM", term)
+    return {
+      first,
+      off: () => {
+        process.off("SIGINT", int)
+        process.off("SIGTERM", term)
+      },
+    }
+  }),
+  (h) => Effect.sync(h.off),
+)
 
 const failed = (ctx: Context, e: AzuriteFailed): number => {
   if (ctx.out.json) ctx.io.stdout(JSON.stringify({ type: "error", exitCode: ExitCode.Io, error: e._tag, reason: e.reason, output: e.output, message: e.message }) + "\n")
@@ -58,6 +65,7 @@ export const command: CommandSpec = {
     return Effect.scoped(
       Effect.gen(function* () {
         const az = yield* startAzurite({ dir, port })
+        const signals = yield* catchSignals
         ctx.out.event(
           "storageStarted",
           { server: "azurite", blobEndpoint: az.blobEndpoint, port: az.port, account: az.account, connectionString: az.connectionString, dir: az.dir ?? null, pid: az.pid },
@@ -69,7 +77,7 @@ export const command: CommandSpec = {
           ].join("\n"),
         )
         const how = yield* Effect.raceFirst(
-          firstSignal.pipe(Effect.map((s) => ({ signal: s }) as const)),
+          Effect.promise(() => signals.first).pipe(Effect.map((s) => ({ signal: s }) as const)),
           Effect.promise(() => az.exited).pipe(Effect.map((x) => ({ exited: x }) as const)),
         )
         if ("exited" in how) {
