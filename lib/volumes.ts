@@ -13,8 +13,13 @@
  *     unit serial number page) names the hardware. When `/sys` shows none, `lsblk -J -o
  *     NAME,SERIAL,MOUNTPOINT` is asked (a partition takes its disk's serial). Virtual disks,
  *     loop devices and tmpfs show none: the serial is then `undefined` and waie identifies the
- *     drive through an identity file instead (lib/drive.ts). macOS and Windows: `undefined`
- *     here (Windows serials come with issue 7).
+ *     drive through an identity file instead (lib/drive.ts);
+ *   - the device serial, on Windows: for a volume root given by its letter (`G:\`), the serial
+ *     of the one disk behind it, asked of PowerShell (lib/windows/disk-serial.ts); a folder gets
+ *     none. macOS: `undefined`;
+ *   - free space on Windows is the same `statfs`: Node 20's `fs.statfs` there is libuv's
+ *     `GetDiskFreeSpaceW` (free clusters available to this user, so quotas count, times the
+ *     cluster size), on the namespaced (`\\?\`) path.
  *
  * A serial is used only when it can serve as a DriveId and a file name (`<DriveId>.xml`): ASCII
  * letters, digits, `.`, `_`, `-`, at most 64 characters, after blanks and NULs are dropped (ATA
@@ -30,6 +35,7 @@ import * as fsp from "node:fs/promises"
 import * as path from "node:path"
 import { FileUnreadable } from "./errors.ts"
 import { unreadable } from "./files.ts"
+import { windowsDeviceSerial } from "./windows/disk-serial.ts"
 
 export interface VolumesService {
   /** bytes a writer may still put on the file system holding `root` */
@@ -217,9 +223,13 @@ export const statfsFreeBytes = (root: string): Effect.Effect<number, FileUnreada
     catch: (e) => new FileUnreadable({ path: root, code: errnoCode(e), reason: `cannot read the free space of its file system${e instanceof Error ? `: ${e.message.replace(/^[A-Z]+: /, "").replace(/, statfs '.*'$/, "")}` : ""}` }),
   }).pipe(Effect.map((s) => Number(s.bavail) * Number(s.bsize)))
 
-const liveSerial = (root: string): Effect.Effect<string | undefined> => (process.platform === "linux" ? Effect.promise(() => linuxDeviceSerial(root)) : Effect.succeed(undefined))
+/** How the live layer finds a serial on each platform (a parameter for tests). */
+export const deviceSerialOn =
+  (platform: NodeJS.Platform) =>
+  (root: string): Effect.Effect<string | undefined> =>
+    platform === "linux" ? Effect.promise(() => linuxDeviceSerial(root)) : platform === "win32" ? windowsDeviceSerial(root) : Effect.succeed(undefined)
 
-export const VolumesLive: Layer.Layer<Volumes> = Layer.succeed(Volumes, { freeBytes: statfsFreeBytes, deviceSerial: liveSerial })
+export const VolumesLive: Layer.Layer<Volumes> = Layer.succeed(Volumes, { freeBytes: statfsFreeBytes, deviceSerial: deviceSerialOn(process.platform) })
 
 /** The bytes of the files in a folder and below (sizes, not blocks); symbolic-link loops are visited once. */
 export const folderBytes = (root: string): Effect.Effect<number, FileUnreadable, FileSystem.FileSystem> =>

@@ -71,3 +71,13 @@ test("windowsDeviceSerial: PowerShell asked for a volume root only; any failure 
   assert.equal(await serialWith("G:\\", [{ notRun: "not found" }]), undefined)
   assert.equal(await serialWith("G:\\", [answer("garbage")]), undefined)
 })
+
+test("VolumesLive's serial on win32 goes through PowerShell; on other platforms it does not", async () => {
+  const { deviceSerialOn } = await import("../volumes.ts")
+  const calls: Array<RecordedCall> = []
+  const runner = recordedRunner([{ match: (f) => /powershell\.exe$/.test(f), answers: [answer(sample("disk-usb-ps51.json"))] }], calls)
+  const on = (platform: NodeJS.Platform, root: string) => Effect.runPromise(deviceSerialOn(platform)(root).pipe(Effect.provideService(CommandRunner, runner)))
+  assert.equal(await on("win32", "G:\\"), "57584C314136383641535058")
+  assert.equal(await on("darwin", "/Volumes/G"), undefined)
+  assert.equal(calls.length, 1)
+})
