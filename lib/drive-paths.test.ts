@@ -162,3 +162,14 @@ test("the local path of a FilePath on a drive root", () => {
   assert.equal(localPathOf("D:\\mnt\\g\\", "s-1\\x", "win32"), "D:\\mnt\\g\\s-1\\x")
   for (const bad of ["\\s\\..\\x", "\\s\\\\x", "\\", "\\s\\a/b", "\\C:\\x", "\\s\\."]) assert.throws(() => localPathOf("/mnt/d", bad, "posix"), RangeError, bad)
 })
+
+test("the local path of a long FilePath on Windows carries the \\\\?\\ prefix (drive letter, folder drive, share)", () => {
+  const fp = "\\s-1\\box\\" + Array.from({ length: 12 }, (_, i) => `level-${i}-${"x".repeat(14)}`).join("\\") + "\\a.txt"
+  const plain = "G:" + fp
+  assert.ok(plain.length > 259)
+  assert.equal(localPathOf("G:\\", fp, "win32"), "\\\\?\\" + plain)
+  assert.equal(localPathOf("\\\\?\\G:\\", fp, "win32"), "\\\\?\\" + plain, "a prefixed root is not prefixed twice")
+  assert.equal(localPathOf("\\\\nas\\drives\\d1", fp, "win32"), "\\\\?\\UNC\\nas\\drives\\d1" + fp)
+  assert.equal(localPathOf("G:\\", "\\s-1\\a.txt", "win32"), "G:\\s-1\\a.txt", "a short one is left alone")
+  assert.equal(localPathOf("/mnt/g", fp, "posix"), "/mnt/g" + fp.replace(/\\/g, "/"), "POSIX paths have no such limit")
+})

@@ -45,7 +45,7 @@
  */
 import { createHash } from "node:crypto"
 import { checkSessionId } from "./names.ts"
-import { hostPlatform, type Platform } from "./paths.ts"
+import { hostPlatform, type Platform, windowsLongPath } from "./paths.ts"
 
 export const maxSegmentUnits = 255
 export const maxSegmentBytes = 255
@@ -288,7 +288,8 @@ export const sideFilePath = (sessionId: string, kind: "metadata" | "properties",
 
 /**
  * Where a FilePath is on a drive mounted at `root`: on POSIX `\` becomes `/`; on Windows the path
- * keeps `\`. Throws RangeError for a FilePath that is not a plain relative path (empty, `.` or
+ * keeps `\`, and one longer than 259 characters gets the `\\?\` prefix (`windowsLongPath`:
+ * FilePaths may be up to 32,000 units). Throws RangeError for a FilePath that is not a plain relative path (empty, `.` or
  * `..` segments, `/` in a name on POSIX, a drive letter).
  */
 export const localPathOf = (root: string, filePath: string, platform: Platform = hostPlatform()): string => {
@@ -299,5 +300,6 @@ export const localPathOf = (root: string, filePath: string, platform: Platform =
   const sep = platform === "win32" ? "\\" : "/"
   let base = root
   while (base.length > 1 && (base.endsWith("/") || base.endsWith("\\")) && !/^[A-Za-z]:[\\/]$/.test(base)) base = base.slice(0, -1)
-  return (base.endsWith(sep) ? base : base + sep) + parts.join(sep)
+  const local = (base.endsWith(sep) ? base : base + sep) + parts.join(sep)
+  return platform === "win32" ? windowsLongPath(local) : local
 }

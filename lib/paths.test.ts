@@ -1,7 +1,8 @@
 import assert from "node:assert/strict"
 import { test } from "node:test"
 import type { NameProblem } from "./names.ts"
-import { baseName, emptyMounts, makeMountMap, type MountEntry, type MountMap, parseMount, type Platform, resolveSourcePath, type SourcePath } from "./paths.ts"
+import * as path from "node:path"
+import { baseName, emptyMounts, makeMountMap, type MountEntry, type MountMap, parseMount, type Platform, resolveSourcePath, type SourcePath, stripLongPathPrefix, windowsLongPath } from "./paths.ts"
 
 const mounts = (...values: Array<string>): MountMap => {
   const entries = values.map((v) => parseMount(v) as MountEntry)
@@ -150,4 +151,40 @@ test("makeMountMap resolves targets and refuses a drive mapped twice", () => {
 test("baseName is the last name", () => {
   assert.equal(baseName(ok("/a/b.txt")), "b.txt")
   assert.equal(baseName(ok("/")), "")
+})
+
+test("windowsLongPath: over 259 characters (a folder over 247) a drive or UNC path gets \\\\?\\; nothing else changes", () => {
+  const name = (n: number) => "d".repeat(n)
+  const at = (len: number, root = "C:\\") => root + name(len - root.length)
+  assert.equal(windowsLongPath(at(259)), at(259), "259 is still a plain path")
+  assert.equal(windowsLongPath(at(260)), "\\\\?\\" + at(260))
+  assert.equal(windowsLongPath(at(247) + "\\"), at(247) + "\\", "a folder of 247, its separator aside")
+  assert.equal(windowsLongPath(at(248) + "\\"), "\\\\?\\" + at(248) + "\\")
+  const unc = "\\\\srv\\share\\" + name(300)
+  assert.equal(windowsLongPath(unc), "\\\\?\\UNC\\srv\\share\\" + name(300))
+  assert.equal(windowsLongPath("C:/x/" + name(300)), "\\\\?\\C:\\x\\" + name(300), "'/' is no separator after the prefix")
+  for (const p of ["\\\\?\\C:\\" + name(300), "\\\\.\\PhysicalDrive0\\" + name(300), "relative\\" + name(300), "/posix/" + name(300)]) assert.equal(windowsLongPath(p), p, p.slice(0, 12))
+  // the prefixed form is the one Node's own win32 path code gives, and survives join, dirname and resolve
+  const long = windowsLongPath(at(300))
+  assert.equal(path.win32.toNamespacedPath(at(300)), long)
+  const nested = windowsLongPath("C:\\a\\" + name(300))
+  assert.equal(path.win32.dirname(nested), "\\\\?\\C:\\a")
+  assert.equal(path.win32.join(path.win32.dirname(nested), "x"), "\\\\?\\C:\\a\\x")
+  assert.equal(path.win32.resolve(long), long)
+  assert.equal(path.win32.toNamespacedPath(unc), windowsLongPath(unc))
+  assert.equal(stripLongPathPrefix(long), at(300))
+  assert.equal(stripLongPathPrefix(windowsLongPath(unc)), unc)
+  assert.equal(stripLongPathPrefix("/mnt/x"), "/mnt/x")
+})
+
+test("on a Windows host a long source path comes back with the prefix; a mapped POSIX one never does", () => {
+  const deep = Array.from({ length: 30 }, (_, i) => `folder${String(i).padStart(2, "0")}`).join("\\")
+  const file = ok(`F:\\${deep}\\name.txt`, emptyMounts, "win32")
+  assert.ok(file.local.length > 259)
+  assert.equal(file.local, `\\\\?\\F:\\${deep}\\name.txt`)
+  assert.equal(ok(`\\\\?\\F:\\${deep}\\name.txt`, emptyMounts, "win32").local, file.local, "a prefixed path given is read the same")
+  assert.equal(ok(`\\\\srv\\share\\${deep}\\`, emptyMounts, "win32").local, `\\\\?\\UNC\\srv\\share\\${deep}\\`)
+  assert.equal(ok(`F:\\${deep}\\name.txt`, mounts("F=D:\\copy"), "win32").local, `\\\\?\\D:\\copy\\${deep}\\name.txt`)
+  assert.equal(ok("F:\\short\\x.txt", emptyMounts, "win32").local, "F:\\short\\x.txt")
+  assert.equal(ok(`F:\\${deep}\\name.txt`, mounts("F=/mnt/f")).local, `/mnt/f/${deep.replace(/\\/g, "/")}/name.txt`)
 })

@@ -17,6 +17,15 @@
  * `..` segments (a path must name its place directly; `..` could leave the mapped mount),
  * control characters, and in Windows forms the characters Windows forbids in names (`<>:"|?*`).
  * Doubled separators are read as one.
+ *
+ * Long paths on Windows: a local path longer than 259 characters (MAX_PATH, 260 with its NUL)
+ * — or a folder's longer than 247 (CreateDirectory keeps 12 for an 8.3 name) — is given the
+ * `\\?\` prefix (`\\?\C:\…`, `\\?\UNC\server\share\…`), which lifts the limit to about
+ * 32,767. The prefix turns off Windows' own path clean-up, so the path is written with `\` only
+ * and has no `.` or `..` (both already refused). Node 20 itself namespaces every absolute path
+ * it hands to the file system (`path.toNamespacedPath` in each `fs` call), so for waie's own
+ * reads and writes this is a second guard; it matters for any path handed on to another
+ * program, and it makes the long form visible in what waie prints.
  */
 import { showCell } from "./csv.ts"
 import type { NameProblem } from "./names.ts"
@@ -134,6 +143,35 @@ const segmentsOf = (rest: string, separators: RegExp, windows: boolean, raw: str
   return { segments, isDirectory }
 }
 
+/** Paths up to this many characters need no prefix (MAX_PATH less the terminating NUL). */
+export const maxPlainPathLength = 259
+/** A folder up to this many characters needs none (CreateDirectory keeps 12 for an 8.3 name). */
+export const maxPlainFolderLength = 247
+
+/**
+ * A Windows local path as Windows can open it at any length: over the limits above, an absolute
+ * drive or UNC path gets the `\\?\` prefix (with `/` written as `\`); anything else (short,
+ * already prefixed, relative, a device path) is returned as it is.
+ */
+export const windowsLongPath = (p: string): string => {
+  // a folder is measured without its trailing separator
+  const folder = /[\\/]$/.test(p)
+  if ((folder ? p.length - 1 : p.length) <= (folder ? maxPlainFolderLength : maxPlainPathLength)) return p
+  if (/^[\\/]{2}[?.][\\/]/.test(p)) return p
+  const back = p.replace(/\//g, "\\")
+  if (/^[A-Za-z]:\\/.test(back)) return `\\\\?\\${back}`
+  const unc = /^\\\\([^\\]+\\[^\\]+(?:\\.*)?)$/s.exec(back)
+  if (unc) return `\\\\?\\UNC\\${unc[1]}`
+  return p
+}
+
+/** The ordinary form of a path that may carry the `\\?\` prefix (`\\?\UNC\s\h` → `\\s\h`), for comparing paths. */
+export const stripLongPathPrefix = (p: string): string => {
+  if (/^\\\\\?\\UNC\\/i.test(p)) return "\\\\" + p.slice(8)
+  if (/^\\\\\?\\[A-Za-z]:/.test(p)) return p.slice(4)
+  return p
+}
+
 const joinLocal = (root: string, segments: ReadonlyArray<string>, isDirectory: boolean): string => {
   const sep = /^[A-Za-z]:|^\\\\/.test(root) ? "\\" : "/"
   let base = root
@@ -170,7 +208,7 @@ export const resolveSourcePath = (raw: string, options: ResolveOptions): SourceP
     if (mapped !== undefined) local = joinLocal(mapped, split.segments, split.isDirectory)
     else if (options.platform === "win32") local = joinLocal(`${letter}:\\`, split.segments, split.isDirectory)
     else return { expected: "a path waie can reach on this host", found: `${quote(raw)} (drive ${letter}: has no --mount mapping; add --mount ${letter}=/path)` }
-    return { raw, form: "drive", drive: letter, segments: split.segments, isDirectory: split.isDirectory, local }
+    return { raw, form: "drive", drive: letter, segments: split.segments, isDirectory: split.isDirectory, local: options.platform === "win32" ? windowsLongPath(local) : local }
   }
   const unc = /^[\\/]{2}([^\\/]+)[\\/]([^\\/]+)(?:([\\/])(.*))?$/s.exec(p)
   if (unc) {
@@ -185,7 +223,7 @@ export const resolveSourcePath = (raw: string, options: ResolveOptions): SourceP
     if (mapped !== undefined) local = joinLocal(mapped, split.segments, split.isDirectory)
     else if (options.platform === "win32") local = joinLocal(share + "\\", split.segments, split.isDirectory)
     else return { expected: "a path waie can reach on this host", found: `${quote(raw)} (share ${share} has no --mount mapping; add --mount '${share}=/path')` }
-    return { raw, form: "unc", share, segments: split.segments, isDirectory: split.isDirectory, local }
+    return { raw, form: "unc", share, segments: split.segments, isDirectory: split.isDirectory, local: options.platform === "win32" ? windowsLongPath(local) : local }
   }
   if (/^[\\/]{2}/.test(p)) return { expected: absolutePathExpected, found: `${quote(raw)} (a share path needs \\\\server\\share\\)` }
   if (p.startsWith("/")) {
