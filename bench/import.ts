@@ -26,22 +26,28 @@
  *
  * Flags: `--quick`, `--runs N` (default 3), `--settle S`, `--cli`, `--blobs N` and `--ranges N`
  * (the import's blobs and blocks in flight; defaults those of the command), `--big N` and `--small N` (how many
- * files of each kind), `--inline-md5` (every
- * MD5 on the main thread, as before the hash pool), `--no-plain` (the import alone, for profiles), `--keep` (leave the temp folder). Profile with `node --cpu-prof --import tsx bench/import.ts`.
+ * files of each kind), `--look-ahead N` (blobs looked up ahead
+ * of their turn; 0: none), `--inline-md5` (every
+ * MD5 on the main thread, as before the hash pool), `--no-plain` (the import alone, for profiles),
+ * `--memory-store` (the import alone into lib/service/memory-store.ts: its own cost without HTTP),
+ * `--latency MS` (every request of the import answered MS later), `--rtt MS` (both contenders
+ * through a proxy that adds MS to every round trip, as a distant endpoint would), `--keep` (leave the temp folder). Profile with `node --cpu-prof --import tsx bench/import.ts`.
  */
 import { BlobServiceClient } from "@azure/storage-blob"
 import { NodeFileSystem } from "@effect/platform-node"
 import { Effect, Layer } from "effect"
-import { spawn, spawnSync } from "node:child_process"
+import { type ChildProcess, spawn, spawnSync } from "node:child_process"
 import { randomFillSync } from "node:crypto"
 import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from "node:fs"
 import { availableParallelism, loadavg, tmpdir } from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
-import { launchAzurite } from "../lib/azurite.ts"
+import { azuriteConnectionString, launchAzurite } from "../lib/azurite.ts"
 import { driveIdentity } from "../lib/service/drive-check.ts"
 import { importDrive } from "../lib/service/import.ts"
-import { defaultImportSettings } from "../lib/service/import-blob.ts"
+import { defaultImportSettings, defaultLookAhead } from "../lib/service/import-blob.ts"
+import { makeMemoryStore } from "../lib/service/memory-store.ts"
+import { BlobStore, type BlobStoreService } from "../lib/storage.ts"
 import { BlobStoreLive } from "../lib/storage-azure.ts"
 import { VolumesLive } from "../lib/volumes.ts"
 
@@ -58,12 +64,16 @@ const runs = Number(option("--runs") ?? 3)
 const settle = Number(option("--settle") ?? 2)
 const viaCli = flag("--cli")
 const keep = flag("--keep")
-const plainToo = !flag("--no-plain")
+const memoryStore = flag("--memory-store")
+const latency = Number(option("--latency") ?? 0)
+const rtt = Number(option("--rtt") ?? 0)
+const plainToo = !flag("--no-plain") && !memoryStore
 const settings = {
   ...defaultImportSettings,
   ...(option("--blobs") !== undefined ? { blobsInFlight: Number(option("--blobs")) } : {}),
   ...(option("--ranges") !== undefined ? { rangesInFlight: Number(option("--ranges")) } : {}),
   ...(flag("--inline-md5") ? { hashInWorkers: false } : {}),
+  ...(option("--look-ahead") !== undefined ? { lookAhead: Number(option("--look-ahead")) } : {}),
 }
 
 const BIG = { files: Number(option("--big") ?? 4), size: quick ? 16 * MiB : 128 * MiB }
@@ -132,6 +142,49 @@ const selfCpu = () => {
   return (u.user + u.system) / 1e6
 }
 
+/** Every request of the store answered `ms` later: a distant endpoint's round trip. */
+const withLatency = <E>(inner: Layer.Layer<BlobStore, E>, ms: number): Layer.Layer<BlobStore, E> =>
+  Layer.effect(
+    BlobStore,
+    Effect.map(BlobStore, (store) => {
+      const out: Record<string, unknown> = {}
+      for (const [k, f] of Object.entries(store)) {
+        out[k] = (...args: Array<unknown>) => {
+          const r = (f as (...a: Array<unknown>) => unknown)(...args)
+          return Effect.isEffect(r) ? Effect.delay(r, `${ms} millis`) : r
+        }
+      }
+      return out as unknown as BlobStoreService
+    }),
+  ).pipe(Layer.provide(inner))
+
+/**
+ * A TCP proxy in a child process that holds every chunk `rtt / 2` ms in each direction: a distant
+ * endpoint's round trip (no bandwidth limit), for both contenders alike.
+ */
+const startDelayProxy = (target: number, rtt: number): Promise<{ readonly port: number; readonly child: ChildProcess }> => {
+  const script = `
+    const net = require("node:net")
+    const d = ${rtt / 2}
+    const pipe = (from, to) => {
+      from.on("data", (c) => setTimeout(() => to.write(c), d))
+      from.on("end", () => setTimeout(() => to.end(), d))
+      from.on("error", () => to.destroy())
+    }
+    const server = net.createServer((client) => {
+      const up = net.connect(${target}, "127.0.0.1")
+      pipe(client, up)
+      pipe(up, client)
+    })
+    server.listen(0, "127.0.0.1", () => console.log(server.address().port))
+  `
+  const child = spawn(process.execPath, ["-e", script], { stdio: ["ignore", "pipe", "inherit"] })
+  return new Promise((resolve, reject) => {
+    child.stdout!.once("data", (d: Buffer) => resolve({ port: Number(d.toString().trim()), child }))
+    child.once("error", reject)
+  })
+}
+
 const median = (xs: ReadonlyArray<number>) => {
   const s = [...xs].sort((a, b) => a - b)
   const m = s.length >> 1
@@ -156,18 +209,22 @@ const main = async () => {
   const t1 = now()
   prepare()
   console.log(
-    `import bench: ${BIG.files} × ${BIG.size / MiB} MiB + ${SMALL.files} small files (${(bytes / 1e6).toFixed(0)} MB), generated in ${(t1 - t0).toFixed(1)} s, PrepImport ${(now() - t1).toFixed(1)} s; ${runs} run(s)${quick ? ", quick" : ""}; import ${viaCli ? "as the CLI (a child process)" : "in-process (importDrive)"}, ${settings.blobsInFlight} blobs / ${settings.rangesInFlight} blocks in flight, MD5 ${settings.hashInWorkers === false ? "on the main thread" : "in the hash pool"}; folder ${work}`,
+    `import bench: ${BIG.files} × ${BIG.size / MiB} MiB + ${SMALL.files} small files (${(bytes / 1e6).toFixed(0)} MB), generated in ${(t1 - t0).toFixed(1)} s, PrepImport ${(now() - t1).toFixed(1)} s; ${runs} run(s)${quick ? ", quick" : ""}; import ${viaCli ? "as the CLI (a child process)" : "in-process (importDrive)"}, ${settings.blobsInFlight} blobs / ${settings.rangesInFlight} blocks in flight, ${settings.lookAhead ?? defaultLookAhead} blobs looked up ahead, MD5 ${settings.hashInWorkers === false ? "on the main thread" : "in the hash pool"}; folder ${work}`,
   )
   const az = await launchAzurite({ dir: path.join(work, "azurite") })
+  const proxy = rtt > 0 ? await startDelayProxy(az.port, rtt) : undefined
   try {
-    const credentials = { kind: "connection-string", connectionString: az.connectionString } as const
-    const svc = BlobServiceClient.fromConnectionString(az.connectionString)
-    const layers = Layer.mergeAll(NodeFileSystem.layer, BlobStoreLive(credentials), VolumesLive)
+    const connectionString = proxy !== undefined ? azuriteConnectionString(`http://127.0.0.1:${proxy.port}/${az.account}`) : az.connectionString
+    if (proxy !== undefined) console.log(`both through a proxy that delays every packet ${rtt / 2} ms each way (a round trip of ${rtt} ms more)`)
+    const credentials = { kind: "connection-string", connectionString } as const
+    const svc = BlobServiceClient.fromConnectionString(connectionString)
+    const store = memoryStore ? makeMemoryStore().layer : BlobStoreLive(credentials)
+    const layers = Layer.mergeAll(NodeFileSystem.layer, latency > 0 ? withLatency(store, latency) : store, VolumesLive)
     const identity = await Effect.runPromise(driveIdentity(drive).pipe(Effect.provide(VolumesLive), Effect.provide(NodeFileSystem.layer)))
 
     const importOnce = async (run: number): Promise<void> => {
       if (viaCli) {
-        const r = await runChild(["service", "import", "--drive", drive, "--job", `bench${run}`, "--logdir", logDir, "--connection-string", az.connectionString])
+        const r = await runChild(["service", "import", "--drive", drive, "--job", `bench${run}`, "--logdir", logDir, "--connection-string", connectionString])
         if (r.status !== 0) throw new Error(`service import: exit ${r.status}\n${r.out}`)
         return
       }
@@ -209,6 +266,7 @@ const main = async () => {
     if (rows.plain.length) console.log(`ratio import/plain (MB/s) ${(plain / imp).toFixed(2)} (median of per-run ratios ${median(ratios).toFixed(2)}; goal ≥ 0.9)`)
     console.log(`load average ${loadavg().map((l) => l.toFixed(2)).join(" ")} on ${availableParallelism()} cores`)
   } finally {
+    proxy?.child.kill()
     await az.stop()
   }
 }

@@ -50,7 +50,7 @@ import { unreadable } from "../files.ts"
 import { md5Hex } from "../hash.ts"
 import type { HashPool } from "../hashpool.ts"
 import { candidateIndex, firstFreeAmong, renamed } from "../rename.ts"
-import { type BlobKind, type BlobRef, blobRefOf, type BlobStoreService, isForbidden, isLeaseConflict, isUnreachable, type StorageError, type WriteOptions } from "../storage.ts"
+import { type BlobInfo, type BlobKind, type BlobRef, blobRefOf, type BlobStoreService, isForbidden, isLeaseConflict, isUnreachable, type StorageError, type WriteOptions } from "../storage.ts"
 import { type BlobFiles, type FileStatus, importable } from "./blob-files.ts"
 import { manifestPathOn } from "./drive-check.ts"
 import type { BlobJob, ManifestRange } from "./manifest-blobs.ts"
@@ -68,6 +68,8 @@ export interface ImportSettings {
   readonly unreachableCutoff: number
   /** false: every MD5 on the main thread (default: ranges over `inlineHashBytes` in a hash pool) */
   readonly hashInWorkers?: boolean
+  /** blobs whose file and name are looked up ahead of their turn (`probeBlob`; default 8, 0: none) */
+  readonly lookAhead?: number
 }
 
 export const defaultImportSettings: ImportSettings = { rangesInFlight: 8, blobsInFlight: 4, forbiddenCutoff: 3, unreachableCutoff: 3 }
@@ -150,6 +152,11 @@ export class Breaker {
 
   constructor(private readonly settings: ImportSettings) {}
 
+  /** nothing has failed for this container since its last success: asking ahead of turn is safe */
+  healthy(container: string): boolean {
+    return !this.unreachable && this.unreachableRun === 0 && !this.forbidden.has(container) && (this.forbiddenRun.get(container) ?? 0) === 0
+  }
+
   blocked(container: string): "forbidden" | "unreachable" | undefined {
     return this.unreachable ? "unreachable" : this.forbidden.has(container) ? "forbidden" : undefined
   }
@@ -169,6 +176,29 @@ export class Breaker {
   }
 }
 
+/**
+ * The names this run has claimed (started writing), numbered, so that an answer about a name
+ * asked ahead of its turn can be checked: it is stale if the name was claimed since. Holds only
+ * the claims newer than the oldest answer still waiting for its turn.
+ */
+export class ClaimLog {
+  private entries: Array<{ readonly seq: number; readonly path: string }> = []
+  /** claims made so far */
+  seq = 0
+
+  add(path: string): void {
+    this.entries.push({ seq: ++this.seq, path })
+  }
+
+  /** the name was claimed after `seq`; forgets claims at or before it (answers come in order) */
+  claimedSince(path: string, seq: number): boolean {
+    let drop = 0
+    while (drop < this.entries.length && this.entries[drop]!.seq <= seq) drop++
+    if (drop > 0) this.entries = this.entries.slice(drop)
+    return this.entries.some((e) => e.path === path)
+  }
+}
+
 /** What a blob run shares with the others of its drive. */
 export interface ImportContext {
   readonly store: BlobStoreService
@@ -183,6 +213,7 @@ export interface ImportContext {
   readonly containers: Set<string>
   /** blob paths being written by blobs still uploading, with what completes when they finish */
   readonly claims: Map<string, Deferred.Deferred<void>>
+  readonly claimLog: ClaimLog
 }
 
 // ---------------------------------------------------------------- outcomes
@@ -286,9 +317,53 @@ export const renameStem = (blobPath: string): string => {
 
 const fileProblem = (e: FileUnreadable): BlobStatus => (e.code === "ENOENT" ? "FileNotFound" : e.code === "EACCES" || e.code === "EPERM" ? "FileAccessDenied" : "IOFailed")
 
-export const prepareBlob = (ctx: ImportContext, job: BlobJob): Effect.Effect<Prepared, never, FileSystem.FileSystem> =>
+/**
+ * What is found out about a blob ahead of its turn: its file, and — when its container was made
+ * in this run and nothing has failed there since — whether its name exists. Dispositions are
+ * still decided one at a time in manifest order (`prepareBlob`); asking ahead lets the requests
+ * of several blobs overlap, which for small blobs is most of the time (bench/README.md "Import").
+ * An answer is used only if this run claimed no such name between the stamp and the decision.
+ */
+export interface Probe {
+  readonly job: BlobJob
+  /** `ClaimLog.seq` when the blob was stamped, before anything was asked */
+  readonly seq: number
+  /** the file's problem, when it has one */
+  readonly file?: { readonly status: BlobStatus; readonly problem: string }
+  /** storage's answer for the name, when it was asked ahead */
+  readonly existing?: { readonly info: BlobInfo | undefined }
+}
+
+/** Stamp a blob in manifest order, before it is probed (a name claimed after this makes the answer stale). */
+export const stampBlob = (ctx: ImportContext, job: BlobJob): { readonly job: BlobJob; readonly seq: number; readonly busy: boolean } => ({
+  job,
+  seq: ctx.claimLog.seq,
+  busy: ctx.claims.has(job.blobPath),
+})
+
+export const probeBlob = (ctx: ImportContext, stamp: ReturnType<typeof stampBlob>): Effect.Effect<Probe, never, FileSystem.FileSystem> =>
   Effect.gen(function* () {
     const fs = yield* FileSystem.FileSystem
+    const { job, seq } = stamp
+    const file = manifestPathOn(ctx.root, job.filePath)
+    const info = yield* fs.stat(file).pipe(Effect.mapError(unreadable(job.filePath)), Effect.either)
+    if (Either.isLeft(info)) return { job, seq, file: { status: fileProblem(info.left), problem: info.left.message } }
+    if (info.right.type !== "File") return { job, seq, file: { status: "FileNotFound", problem: `${job.filePath}: not a file (${info.right.type})` } }
+    const access = yield* fs.access(file, { readable: true }).pipe(Effect.mapError(unreadable(job.filePath)), Effect.either)
+    if (Either.isLeft(access)) return { job, seq, file: { status: "FileAccessDenied", problem: access.left.message } }
+    const ref = blobRefOf(job.blobPath)
+    // ask ahead only where asking has worked: after a failure the blobs ask in turn, so that the
+    // breaker's cutoffs still stop the requests
+    if ((ctx.settings.lookAhead ?? defaultLookAhead) === 0 || ref === undefined || stamp.busy || !ctx.containers.has(ref.container) || !ctx.breaker.healthy(ref.container)) return { job, seq }
+    const existing = yield* ctx.store.getBlob(ref).pipe(Effect.either)
+    return Either.isRight(existing) ? { job, seq, existing: { info: existing.right } } : { job, seq }
+  })
+
+export const defaultLookAhead = 8
+
+export const prepareBlob = (ctx: ImportContext, probe: Probe): Effect.Effect<Prepared, never, FileSystem.FileSystem> =>
+  Effect.gen(function* () {
+    const { job } = probe
     const ref = blobRefOf(job.blobPath)
     // the manifest checker refuses such paths before any blob runs: a bug if one gets here
     if (ref === undefined) return yield* Effect.dieMessage(`blob path without a container: ${job.blobPath}`)
@@ -297,12 +372,7 @@ export const prepareBlob = (ctx: ImportContext, job: BlobJob): Effect.Effect<Pre
     if (blocked === "forbidden") return done(cancelled(job, "BlobRequestForbidden", [`not attempted: requests for container ${ref.container} were refused (403) blob after blob`]))
     if (blocked === "unreachable") return done(cancelled(job, "BlobRequestFailed", [`not attempted: storage could not be reached blob after blob`]))
 
-    const file = manifestPathOn(ctx.root, job.filePath)
-    const info = yield* fs.stat(file).pipe(Effect.mapError(unreadable(job.filePath)), Effect.either)
-    if (Either.isLeft(info)) return done(cancelled(job, fileProblem(info.left), [info.left.message]))
-    if (info.right.type !== "File") return done(cancelled(job, "FileNotFound", [`${job.filePath}: not a file (${info.right.type})`]))
-    const access = yield* fs.access(file, { readable: true }).pipe(Effect.mapError(unreadable(job.filePath)), Effect.either)
-    if (Either.isLeft(access)) return done(cancelled(job, "FileAccessDenied", [access.left.message]))
+    if (probe.file !== undefined) return done(cancelled(job, probe.file.status, [probe.file.problem]))
 
     // wait for blobs still uploading under this name or one of its renamings
     for (const [name, finished] of [...ctx.claims]) {
@@ -316,7 +386,8 @@ export const prepareBlob = (ctx: ImportContext, job: BlobJob): Effect.Effect<Pre
       ctx.containers.add(ref.container)
       storageOk = true
     }
-    const existing = yield* ctx.store.getBlob(ref).pipe(Effect.either)
+    const stale = ctx.claimLog.claimedSince(job.blobPath, probe.seq)
+    const existing = probe.existing !== undefined && !stale ? Either.right(probe.existing.info) : yield* ctx.store.getBlob(ref).pipe(Effect.either)
     if (Either.isLeft(existing)) return done(refused(job, existing.left, storageOk))
     storageOk = true
 
@@ -325,6 +396,7 @@ export const prepareBlob = (ctx: ImportContext, job: BlobJob): Effect.Effect<Pre
         const finished = yield* Deferred.make<void>()
         const targetPath = `${target.container}/${target.name}`
         ctx.claims.set(targetPath, finished)
+        ctx.claimLog.add(targetPath)
         return { _tag: "Go", plan: { job, target, targetPath, disposition, deleteFirst, done: finished } } as const
       })
 

@@ -32,7 +32,7 @@ import { BlobFiles } from "./blob-files.ts"
 import { type CopyLogFiles, type CopyLogLocation, defaultCopyLogLocation, uploadCopyLogs, writeCopyLogs } from "./copylog-output.ts"
 import { checkDrive, type DriveCheck, type DriveIdentity } from "./drive-check.ts"
 import type { DriveInfo } from "./drive-info.ts"
-import { type BlobOutcome, Breaker, BufferPool, defaultImportSettings, type ImportContext, type ImportSettings, prepareBlob, rangeHasher, uploadBlob } from "./import-blob.ts"
+import { type BlobOutcome, Breaker, BufferPool, ClaimLog, defaultImportSettings, defaultLookAhead, type ImportContext, type ImportSettings, prepareBlob, probeBlob, rangeHasher, stampBlob, uploadBlob } from "./import-blob.ts"
 import { manifestBlobs } from "./manifest-blobs.ts"
 
 export interface ImportOptions {
@@ -96,9 +96,11 @@ const runBlobs = (ctx: ImportContext, check: Extract<DriveCheck, { ok: true }>) 
     const record = (o: BlobOutcome) => Effect.sync(() => ctx.breaker.record(o.job.blobPath.slice(0, o.job.blobPath.indexOf("/")), o.failure, o.storageOk))
 
     const producer = manifestBlobs(check.manifest).pipe(
-      Stream.runForEach((job) =>
+      Stream.map((job) => stampBlob(ctx, job)),
+      Stream.mapEffect((stamp) => probeBlob(ctx, stamp), { concurrency: Math.max(1, settings.lookAhead ?? defaultLookAhead) }),
+      Stream.runForEach((probe) =>
         Effect.gen(function* () {
-          const prepared = yield* prepareBlob(ctx, job)
+          const prepared = yield* prepareBlob(ctx, probe)
           const outcome = yield* Deferred.make<BlobOutcome>()
           if (prepared._tag === "Done") {
             yield* record(prepared.outcome)
@@ -198,6 +200,7 @@ export const importDrive = (
         files: new BlobFiles(root),
         containers: new Set(),
         claims: new Map(),
+        claimLog: new ClaimLog(),
       }
       const run = yield* runBlobs(ctx, check)
       let failed = 0
