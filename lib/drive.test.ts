@@ -531,7 +531,7 @@ test("useFromRow: Format, SilentMode and the answer to type from a driveset row"
 // ---------------------------------------------------------------- does it keep data
 
 /** The node file system, with `open` for writing and `readFile` changed. */
-const faultyFs = (faults: { readonly openWrite?: string; readonly corruptRead?: boolean }): Layer.Layer<FileSystem.FileSystem> =>
+const faultyFs = (faults: { readonly openWrite?: string; readonly corruptRead?: boolean; readonly failSync?: string }): Layer.Layer<FileSystem.FileSystem> =>
   Layer.effect(
     FileSystem.FileSystem,
     Effect.map(FileSystem.FileSystem, (fs) => ({
@@ -539,7 +539,13 @@ const faultyFs = (faults: { readonly openWrite?: string; readonly corruptRead?: 
       open: (p: string, o?: FileSystem.OpenFileOptions) =>
         faults.openWrite !== undefined && o?.flag !== undefined && o.flag !== "r"
           ? Effect.fail(new SystemError({ reason: "PermissionDenied", module: "FileSystem", method: "open", pathOrDescriptor: p, cause: Object.assign(new Error(`${faults.openWrite}: read-only file system, open '${p}'`), { code: faults.openWrite }) }))
-          : fs.open(p, o),
+          : faults.failSync !== undefined
+            ? Effect.map(fs.open(p, o), (f) => {
+                // the write was accepted; only fsync tells it went nowhere (a volume whose device drops writes)
+                const failed = Effect.fail(new SystemError({ reason: "Unknown", module: "FileSystem", method: "sync", pathOrDescriptor: p, cause: Object.assign(new Error(`${faults.failSync}: i/o error, fsync`), { code: faults.failSync }) }))
+                return new Proxy(f, { get: (t, k) => (k === "sync" ? failed : Reflect.get(t, k)) })
+              })
+            : fs.open(p, o),
       readFile: (p: string) => (faults.corruptRead ? Effect.map(fs.readFile(p), (bytes) => bytes.map((x, i) => (i === 100 ? x ^ 1 : x))) : fs.readFile(p)),
     })),
   ).pipe(Layer.provide(NodeFileSystem.layer))
@@ -554,6 +560,18 @@ test("the canary finds a drive that cannot be written (injected EROFS) or loses 
     assert.equal(lossy._tag, "DriveDoesNotKeepData")
     assert.match(lossy.message, /read back different from byte 100 on; use another drive/)
     assert.deepEqual(readdirSync(b.root), [], "the canary is removed even when the check fails")
+  } finally {
+    b.done()
+  }
+})
+
+test("the canary finds a drive whose fsync fails after it accepted the write (injected EIO), and removes the file it wrote", async () => {
+  const b = bed()
+  try {
+    const lost = await fails(withDrive(options(b)), { fs: faultyFs({ failSync: "EIO" }) })
+    assert.equal(lost._tag, "DriveNotWritable")
+    assert.match(lost.message, /^drive G: cannot write to .* \(EIO\)/)
+    assert.deepEqual(readdirSync(b.root), [], "the canary is removed when its fsync fails")
   } finally {
     b.done()
   }

@@ -430,14 +430,20 @@ const checkKeepsData = (fs: FileSystem.FileSystem, drive: string, root: string):
     Effect.gen(function* () {
       const file = path.join(root, `${canaryPrefix}${process.pid}-${randomBytes(4).toString("hex")}`)
       const data = new Uint8Array(randomBytes(4096))
+      let created = false
       yield* Effect.acquireRelease(
         Effect.scoped(
           Effect.gen(function* () {
             const f = yield* fs.open(file, { flag: "wx", mode: 0o644 })
+            created = true
             yield* f.writeAll(data)
             yield* f.sync
           }),
-        ).pipe(Effect.mapError((e) => notWritable(drive, root)(unwritable(file)(e)))),
+        ).pipe(
+          // a write or fsync that failed (a volume that loses what it accepted) leaves the file: the release below would not run
+          Effect.tapError(() => (created ? fs.remove(file).pipe(Effect.ignore) : Effect.void)),
+          Effect.mapError((e) => notWritable(drive, root)(unwritable(file)(e))),
+        ),
         () => fs.remove(file).pipe(Effect.ignore),
       )
       const back = yield* fs.readFile(file).pipe(Effect.mapError((e) => new DriveDoesNotKeepData({ drive, root, problem: `a test file written and synced could not be read back (${unreadable(file)(e).code})` })))
@@ -556,10 +562,25 @@ export type OpenDriveError =
   | FileUnwritable
 
 /**
+ * A drive checked and locked (steps 1–5 above, a Format confirmed) but not yet changed: `commit`
+ * formats it when asked and writes its identity file. A session opening several drives checks
+ * them all before it commits any, so that a refused drive leaves the others as they were (an
+ * identity file of a journal that was then never created would refuse the drive next time).
+ */
+export interface CheckedDrive {
+  /** the DriveId the drive has, or will have once committed */
+  readonly driveId: string
+  readonly commit: Effect.Effect<Drive, DriveNotWritable | FileUnwritable>
+}
+
+/**
  * Open a drive for the life of the enclosing scope: checked, locked, identified (see the top of
  * this file). The lock is removed when the scope closes.
  */
-export const openDrive = (o: OpenDriveOptions): Effect.Effect<Drive, OpenDriveError, Scope | FileSystem.FileSystem | Volumes | Prompt> =>
+export const openDrive = (o: OpenDriveOptions): Effect.Effect<Drive, OpenDriveError, Scope | FileSystem.FileSystem | Volumes | Prompt> => Effect.flatMap(checkDrive(o), (c) => c.commit)
+
+/** `openDrive` up to the first change on the drive (the lock aside, removed with the scope). */
+export const checkDrive = (o: OpenDriveOptions): Effect.Effect<CheckedDrive, OpenDriveError, Scope | FileSystem.FileSystem | Volumes | Prompt> =>
   Effect.gen(function* () {
     const fs = yield* FileSystem.FileSystem
     const volumes = yield* Volumes
@@ -605,28 +626,33 @@ export const openDrive = (o: OpenDriveOptions): Effect.Effect<Drive, OpenDriveEr
       freeBytes: () => volumes.freeBytes(root),
     })
 
+    const unchanged = (driveId: string): CheckedDrive => ({ driveId, commit: Effect.succeed(made(driveId, false, false)) })
     if (use.kind === "known") {
       if (identity === undefined) return yield* Effect.fail(new DriveIdentityMismatch({ drive, root, expected: use.driveId, found: `no ${identityFileName}` }))
       if (identity.driveId !== use.driveId) return yield* Effect.fail(new DriveIdentityMismatch({ drive, root, expected: use.driveId, found: `drive ${identity.driveId}` }))
-      return made(identity.driveId, false, false)
+      return unchanged(identity.driveId)
     }
 
+    let names: ReadonlyArray<string> = []
     if (use.format) {
-      const names = yield* erasable(fs, drive, root)
+      names = yield* erasable(fs, drive, root)
       if (!use.silent) {
         const prompt = yield* Prompt
         const ok = yield* prompt.confirm(`Format drive ${drive}? Everything in ${root} will be erased. Type ${use.confirmAnswer} to confirm: `, use.confirmAnswer)
         if (!ok) return yield* Effect.fail(new FormatNotConfirmed({ drive, expected: use.confirmAnswer }))
       }
-      yield* erase(fs, drive, root, names)
     } else if (identity === undefined) {
       const foreign = foreignEntries(yield* listRoot(fs, drive, root))
       if (foreign.length > 0) return yield* Effect.fail(new DriveNotEmpty({ drive, root, names: foreign.slice(0, 5), count: foreign.length }))
     }
 
-    if (identity !== undefined && !use.format) return made(identity.driveId, false, false)
+    if (identity !== undefined && !use.format) return unchanged(identity.driveId)
 
     const written: DriveIdentityFile = identity ?? { driveId: serial ?? newDriveId(), journalId: o.journalId, created: yield* nowIso }
-    yield* writeTextAtomically(identityPath, Stream.make(JSON.stringify(written) + "\n"))
-    return made(written.driveId, true, use.format)
+    const commit = Effect.gen(function* () {
+      if (use.format) yield* erase(fs, drive, root, names)
+      yield* writeTextAtomically(identityPath, Stream.make(JSON.stringify(written) + "\n"))
+      return made(written.driveId, true, use.format)
+    }).pipe(Effect.provideService(FileSystem.FileSystem, fs))
+    return { driveId: written.driveId, commit }
   })

@@ -25,7 +25,7 @@ import { copyFile, type CopyCheckpoint } from "./copy-file.ts"
 import { type CopiedFile, type DurableBatch, makeDurableBatch, type SmallFile } from "./copy-batch.ts"
 import { type Credential, fingerprintOf, saveCredential, sessionCredential } from "./credential.ts"
 import { readDatasetFile, validateDataset } from "./dataset.ts"
-import { type Drive, openDrive, type ProtectedPath, resolveDriveRoot, useFromRow } from "./drive.ts"
+import { type CheckedDrive, checkDrive, type Drive, type ProtectedPath, resolveDriveRoot, useFromRow } from "./drive.ts"
 import { FilePathAllocator, localPathOf, sideFilePath } from "./drive-paths.ts"
 import { type DrivesetRow, driveName, loadDriveset, readDrivesetFile } from "./driveset.ts"
 import { syncDirectory, writeFileDurably } from "./durable.ts"
@@ -594,31 +594,34 @@ const openDrives = (req: PrepImportRequest, journalId: string, plan: OpenPlan, p
       const limit = limitFor(limits, drive.drive, drive.root)
       return limit === undefined ? drive : { ...drive, freeBytes: () => Effect.map(drive.freeBytes(), (free) => limitedFree(free, limit)) }
     }
-    const known = yield* Effect.forEach(plan.known, (k) =>
+    // every drive is checked (and locked) before any is formatted or given its identity file
+    const knownChecked = yield* Effect.forEach(plan.known, (k) =>
       Effect.gen(function* () {
-        const drive = limited(yield* openDrive({ root: k.root, drive: k.name, journalId, journalPath: req.journal.real, protectedPaths, use: { kind: "known", driveId: k.driveId } }))
-        return { drive, key: yield* keptKey(req.journal.real, k.driveId) }
+        const checked = yield* checkDrive({ root: k.root, drive: k.name, journalId, journalPath: req.journal.real, protectedPaths, use: { kind: "known", driveId: k.driveId } })
+        return { checked, name: k.name, key: yield* keptKey(req.journal.real, k.driveId) }
       }),
     )
-    const added = yield* Effect.forEach(plan.added, (row) =>
+    const addedChecked = yield* Effect.forEach(plan.added, (row) =>
       Effect.gen(function* () {
         if (row.encryption === "Encrypt") {
           const { encryptionPlan } = yield* Effect.promise(() => import("./drive.ts"))
           yield* encryptionPlan(row, req.platform)
         }
         const root = yield* resolveDriveRoot(row, req.mounts, req.platform)
-        const drive = limited(yield* openDrive({ root, drive: driveName(row.drive), journalId, journalPath: req.journal.real, protectedPaths, use: useFromRow(row) }))
-        return { drive, key: keyOf(row) }
+        const checked = yield* checkDrive({ root, drive: driveName(row.drive), journalId, journalPath: req.journal.real, protectedPaths, use: useFromRow(row) })
+        return { checked, name: driveName(row.drive), key: keyOf(row) }
       }),
     )
-    const all = [...known, ...added]
     const seen = new Map<string, string>()
-    for (const d of all) {
-      const other = seen.get(d.drive.driveId)
-      if (other !== undefined) return yield* Effect.fail(new SessionRefused({ journal: req.journal.shown, reason: `drives ${other} and ${d.drive.drive} have the same DriveId ${d.drive.driveId} (the same drive twice, or devices that report one serial)` }))
-      seen.set(d.drive.driveId, d.drive.drive)
+    for (const d of [...knownChecked, ...addedChecked]) {
+      const other = seen.get(d.checked.driveId)
+      if (other !== undefined) return yield* Effect.fail(new SessionRefused({ journal: req.journal.shown, reason: `drives ${other} and ${d.name} have the same DriveId ${d.checked.driveId} (the same drive twice, or devices that report one serial)` }))
+      seen.set(d.checked.driveId, d.name)
     }
-    for (const d of all) for (const note of d.drive.notes) yield* Effect.logInfo(note)
+    const commit = (d: { readonly checked: CheckedDrive; readonly key: string }) => Effect.map(d.checked.commit, (drive) => ({ drive: limited(drive), key: d.key }))
+    const known = yield* Effect.forEach(knownChecked, commit)
+    const added = yield* Effect.forEach(addedChecked, commit)
+    for (const d of [...known, ...added]) for (const note of d.drive.notes) yield* Effect.logInfo(note)
     return { known, added }
   })
 

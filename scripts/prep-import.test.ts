@@ -680,3 +680,25 @@ test("a source made unreadable, or removed, after a crash: the resume names it a
     rmSync(w.dir, { recursive: true, force: true })
   }
 })
+
+test("a drive refused after another was checked leaves that one as it was; once fixed, the same command runs", () => {
+  const w = world()
+  try {
+    const g = path.join(w.dir, "g")
+    const h = path.join(w.dir, "h")
+    mkdirSync(g)
+    // h is missing: refused, after g passed every check
+    const drives = driveset(w, "drives.csv", [g, h])
+    const refused = w.run(firstSession(w, drives))
+    assert.equal(refused.status, 3, refused.stderr)
+    assert.match(refused.stderr, /drive .*h: .*h does not exist/)
+    assert.deepEqual(readdirSync(g), [], "no identity file of a journal that was never created")
+    assert.equal(existsSync(w.journal), false)
+    mkdirSync(h)
+    const r = w.run(firstSession(w, drives))
+    assert.equal(r.status, 0, r.stderr)
+    assert.equal(checkDrive(g, sourceMap(w)) + checkDrive(h, sourceMap(w)), 5)
+  } finally {
+    rmSync(w.dir, { recursive: true, force: true })
+  }
+})
