@@ -36,11 +36,22 @@
  *
  * Secrets never enter the journal: the credential is `*******` with a fingerprint that lets a
  * later session check it was given the same key, and BitLocker keys are masked.
+ *
+ * Order: every reader of the events checks the vocabulary's sequence rules (JournalOrder, below),
+ * because a record's checksum covers that record only: a record moved, duplicated or dropped
+ * whole keeps every checksum intact, and the manifest rebuilt from such a journal would silently
+ * list the wrong blobs. A chained checksum (each record's covering the previous one's) would
+ * catch any such edit, but it was not chosen: it changes the bytes of every journal waie writes
+ * (a second format to read for ever, the journals already out there being per-record), a
+ * CRC chain is no protection against an edit made on purpose (anyone can recompute it), and it
+ * says only *that* the records changed, where the rules say which record breaks which promise
+ * PrepImport makes — and they hold every journal, old or new.
  */
 import * as FileSystem from "@effect/platform/FileSystem"
 import { Clock, Data, Effect, Scope, Stream } from "effect"
 import { createHash, randomBytes } from "node:crypto"
 import { type FileUnreadable, type FileUnwritable, InvalidInput } from "./errors.ts"
+import { blockSize } from "./blocks.ts"
 import { fileBytes, unwritable } from "./files.ts"
 import { field, formatRecord, type JournalRecord, journalTime, readJournalRecords, type TornTail } from "./journal-records.ts"
 import { mask } from "./secrets.ts"
@@ -374,6 +385,194 @@ const decodeRecord = (r: JournalRecord): JournalEvent => {
   }
 }
 
+// ---------------------------------------------------------------- the order of records
+
+/** One started file, until its FilesCompleted: what is durable of it so far. */
+interface InFlight {
+  readonly blockBlob: boolean
+  readonly length: number
+  /** block blobs: blocks durable (the next BlocksDurable's From) */
+  blocks: number
+  /** page blobs: bytes durable (Upto) */
+  upto: number
+}
+
+interface OpenSession {
+  readonly sessionId: string
+  readonly line: number
+  completed: boolean
+  readonly drives: Set<string>
+  /** blob lists defined so far: the next BlobListDefined's number */
+  blobLists: number
+  /** the next file number the first pass over the dataset records */
+  nextFile: number
+  /** one bit per file number: recorded as fitting nowhere and not placed since */
+  skipped: Uint8Array
+  skippedCount: number
+  readonly inFlight: Map<number, InFlight>
+  /** 0, then one more for each group of DriveAdded records after other records (/AdditionalDriveSet) */
+  phase: number
+  lastWasDrive: boolean
+}
+
+const blocksOf = (length: number): number => Math.ceil(length / blockSize)
+
+/**
+ * The order rules of waie's vocabulary. Checksums are per record, so a record moved, duplicated
+ * or dropped whole passes them; what the records mean does not: a session's files are numbered
+ * in dataset order from 0, each recorded once as started or skipped (a later phase starts only
+ * skipped ones), a file's blocks are recorded in order from where the durable ones end, and so on
+ * (below). PrepImport writes only journals that keep these rules (a crash cuts a journal at a
+ * record, a resume continues where the records stop, an abort cuts a whole session off), so a
+ * record that breaks one is damage. The memory kept is per session and per drive, the files in
+ * flight (started, not yet completed: a batch, or a crash's few) and one bit per file number of
+ * the latest session.
+ */
+export class JournalOrder {
+  private readonly sessionIds = new Set<string>()
+  private readonly drives = new Set<string>()
+  private session: OpenSession | undefined
+  private records = 0
+  private logDirectory = false
+  private credential = false
+
+  /** Check the next event; throws Bad when it breaks a rule. */
+  check(e: PlacedEvent): void {
+    const offset = e.offset
+    this.records++
+    switch (e._tag) {
+      case "JournalCreated":
+        if (this.records > 1) throw new Bad("Type", "one NewJournalFile record, the journal's first", "another")
+        return
+      case "LogDirectory":
+        if (this.logDirectory) throw new Bad("LogDirectory", "one LogDirectory record (the log folder is given once, with the first session)", "a second one")
+        this.logDirectory = true
+        return
+      case "Credential":
+        if (this.credential) throw new Bad("CredentialFingerprint", "one credential record (the journal keeps the first session's key)", "a second one")
+        this.credential = true
+        return
+      case "SessionStarted": {
+        if (this.sessionIds.has(e.sessionId)) throw new Bad("SessionId", "a session id new to the journal (one CopySessionStarted per session)", `${JSON.stringify(e.sessionId)} again`)
+        const before = this.session
+        if (before !== undefined && !before.completed) throw new Bad("SessionId", `session ${JSON.stringify(before.sessionId)} (line ${before.line}) completed before another starts`, `it not completed`)
+        this.sessionIds.add(e.sessionId)
+        this.session = { sessionId: e.sessionId, line: e.line, completed: false, drives: new Set(), blobLists: 0, nextFile: 0, skipped: new Uint8Array(0), skippedCount: 0, inFlight: new Map(), phase: 0, lastWasDrive: true }
+        return
+      }
+      case "DriveInfo":
+        if (!this.drives.has(e.driveId)) throw new Bad("DriveState", "the DriveId of a drive the journal added (DriveAdded)", JSON.stringify(e.driveId))
+        return
+      case "DriveVerified":
+        if (!this.drives.has(e.driveId)) throw new Bad("DriveId", "a drive the journal added (DriveAdded)", JSON.stringify(e.driveId))
+        if (e.verifiedUpTo > offset) throw new Bad("VerifiedUpTo", `at most ${offset} (the record's own offset: a check is recorded after it began)`, String(e.verifiedUpTo))
+        return
+      default:
+        break
+    }
+    const s = this.session
+    if (s === undefined || s.sessionId !== e.sessionId) {
+      throw new Bad("SessionId", s === undefined ? "a session started before (CopySessionStarted)" : `the latest session, ${JSON.stringify(s.sessionId)} (records of a session follow its start, and a later session starts only when it completed)`, JSON.stringify(e.sessionId))
+    }
+    if (s.completed) throw new Bad("SessionId", `a session still going (session ${JSON.stringify(s.sessionId)} completed)`, "a record after its CopySessionCompleted")
+    if (e._tag === "DriveAdded") {
+      if (!s.lastWasDrive) s.phase++
+      s.lastWasDrive = true
+    } else s.lastWasDrive = false
+    switch (e._tag) {
+      case "DriveAdded":
+        if (s.drives.has(e.driveId)) throw new Bad("DriveId", "a drive not yet in the session (one DriveAdded per drive and session)", `${JSON.stringify(e.driveId)} again`)
+        if (s.phase > 0 && this.drives.has(e.driveId)) throw new Bad("DriveId", "a drive new to the journal (/AdditionalDriveSet adds new drives)", `${JSON.stringify(e.driveId)}, a drive the journal has`)
+        s.drives.add(e.driveId)
+        this.drives.add(e.driveId)
+        return
+      case "BlobListDefined":
+        if (e.blobList !== s.blobLists) throw new Bad("BlobList", `${s.blobLists} (a session's blob lists are numbered from 0 and defined once each)`, String(e.blobList))
+        s.blobLists++
+        return
+      case "FileStarted": {
+        if (!s.drives.has(e.driveId)) throw new Bad("DriveId", "a drive of the session (DriveAdded before FileStarted on it)", JSON.stringify(e.driveId))
+        if (e.blobList >= s.blobLists) throw new Bad("BlobList", `a blob list defined before it (${s.blobLists === 0 ? "none is yet" : s.blobLists === 1 ? "BlobListDefined 0" : `BlobListDefined 0 to ${s.blobLists - 1}`})`, String(e.blobList))
+        if (e.file === s.nextFile) s.nextFile++
+        else if (s.phase > 0 && this.isSkipped(s, e.file)) this.setSkipped(s, e.file, false)
+        else throw new Bad("File", this.nextFiles(s), String(e.file))
+        s.inFlight.set(e.file, { blockBlob: e.blobType === "BlockBlob", length: e.length, blocks: 0, upto: 0 })
+        return
+      }
+      case "FileSkipped":
+        if (e.file !== s.nextFile) throw new Bad("File", `file ${s.nextFile} (the files of a session are recorded in order, from 0)`, String(e.file))
+        s.nextFile++
+        this.setSkipped(s, e.file, true)
+        return
+      case "BlocksDurable": {
+        const f = this.started(s, e.file)
+        if (!f.blockBlob) throw new Bad("Type", "RangesDurable (the file is a page blob)", "BlocksDurable")
+        if (e.from !== f.blocks) throw new Bad("From", `${f.blocks} (the blocks of file ${e.file} durable so far: a file's blocks are recorded in order)`, String(e.from))
+        f.blocks += e.hashes.length
+        if (f.blocks > blocksOf(f.length)) throw new Bad("Hashes", `at most ${blocksOf(f.length)} blocks for file ${e.file} (${f.length} bytes)`, `${f.blocks} so far`)
+        return
+      }
+      case "RangesDurable": {
+        const f = this.started(s, e.file)
+        if (f.blockBlob) throw new Bad("Type", "BlocksDurable (the file is a block blob)", "RangesDurable")
+        if (e.upto < f.upto || e.upto > f.length) throw new Bad("Upto", `${f.upto} to ${f.length} (what is durable of file ${e.file} only grows, up to its length)`, String(e.upto))
+        let at = f.upto
+        for (const r of e.ranges) {
+          if (r.offset < at || r.offset + r.length > e.upto) throw new Bad("Ranges", `ranges in order between ${f.upto} (durable before) and ${e.upto} (Upto)`, `${r.offset}+${r.length}`)
+          at = r.offset + r.length
+        }
+        f.upto = e.upto
+        return
+      }
+      case "FilesCompleted":
+        for (const file of e.files) {
+          const f = this.started(s, file)
+          if (f.blockBlob ? f.blocks !== blocksOf(f.length) : f.upto !== f.length) {
+            throw new Bad("Files", `files whose data is all durable (file ${file}: ${f.blockBlob ? `${blocksOf(f.length)} blocks` : `${f.length} bytes`})`, f.blockBlob ? `${f.blocks} blocks` : `${f.upto} bytes`)
+          }
+          s.inFlight.delete(file)
+        }
+        return
+      case "SessionCompleted": {
+        const open = s.inFlight.keys().next()
+        if (!open.done) throw new Bad("SessionId", "a session whose started files all completed", `file ${open.value} not completed (${s.inFlight.size} in all)`)
+        if (s.skippedCount > 0) throw new Bad("SessionId", "a session whose files were all placed", `${s.skippedCount} skipped (fitting on no drive) and never placed`)
+        s.completed = true
+        return
+      }
+    }
+  }
+
+  private started(s: OpenSession, file: number): InFlight {
+    const f = s.inFlight.get(file)
+    if (f === undefined) throw new Bad("File", `a file started and not yet completed (FileStarted before, FilesCompleted after)`, file < s.nextFile ? `file ${file}, ${this.isSkipped(s, file) ? "skipped" : "not in flight"}` : `file ${file}, never started`)
+    return f
+  }
+
+  private nextFiles(s: OpenSession): string {
+    const next = `file ${s.nextFile} (the files of a session are recorded in order, from 0)`
+    return s.phase > 0 && s.skippedCount > 0 ? `${next}, or a file recorded as skipped (${s.skippedCount} are)` : next
+  }
+
+  private isSkipped(s: OpenSession, file: number): boolean {
+    return ((s.skipped[file >>> 3] ?? 0) & (1 << (file & 7))) !== 0
+  }
+
+  private setSkipped(s: OpenSession, file: number, on: boolean): void {
+    const byte = file >>> 3
+    if (byte >= s.skipped.length) {
+      if (!on) return
+      const grown = new Uint8Array(Math.max(byte + 1, s.skipped.length * 2, 64))
+      grown.set(s.skipped)
+      s.skipped = grown
+    }
+    const was = this.isSkipped(s, file)
+    if (on && !was) s.skippedCount++
+    if (!on && was) s.skippedCount--
+    s.skipped[byte] = on ? s.skipped[byte]! | (1 << (file & 7)) : s.skipped[byte]! & ~(1 << (file & 7))
+  }
+}
+
 /**
  * A waie journal's events, streaming, each with its line and byte offsets. The first record must
  * be waie's NewJournalFile; a torn last record ends the stream with the TornTail (the caller
@@ -382,6 +581,7 @@ const decodeRecord = (r: JournalRecord): JournalEvent => {
 export const readJournal = <E, R>(file: string, bytes: Stream.Stream<Uint8Array, E, R>): Stream.Stream<PlacedEvent | TornTail, E | InvalidInput, R> =>
   Stream.suspend(() => {
     let first = true
+    const order = new JournalOrder()
     return readJournalRecords(file, bytes).pipe(
       Stream.mapEffect((entry): Effect.Effect<PlacedEvent | TornTail, InvalidInput> => {
         if (entry._tag === "TornTail") return Effect.succeed(entry)
@@ -391,7 +591,9 @@ export const readJournal = <E, R>(file: string, bytes: Stream.Stream<Uint8Array,
             throw new Bad("Writer", `a journal written by waie (NewJournalFile with Writer: ${writerName} …)`, event._tag === "JournalCreated" ? JSON.stringify(event.writer) : `a ${entry.type} record first`)
           }
           first = false
-          return Effect.succeed({ ...event, line: entry.line ?? 0, offset: entry.offset ?? 0, end: entry.end ?? 0 } as PlacedEvent)
+          const placed = { ...event, line: entry.line ?? 0, offset: entry.offset ?? 0, end: entry.end ?? 0 } as PlacedEvent
+          order.check(placed)
+          return Effect.succeed(placed)
         } catch (e) {
           if (e instanceof Bad) return Effect.fail(new InvalidInput({ format: "journal", file, issues: [{ file, line: entry.line ?? 0, field: e.fieldName, expected: e.expected, found: e.found }] }))
           return Effect.die(e)

@@ -31,6 +31,7 @@ const started = (file: number, drive: string, length: number, blobList = 0, type
 const head: ReadonlyArray<JournalEvent> = [
   { _tag: "JournalCreated", journalId: "A".repeat(32), writer: "waie 0.1.0" },
   { _tag: "SessionStarted", sessionId: S, dataSet: "/d.csv", dataSetHash: H(0), mounts: [] },
+  ...["D1", "D2"].map((driveId): JournalEvent => ({ _tag: "DriveAdded", sessionId: S, driveId, root: `/${driveId}`, name: `/${driveId}`, format: false, encryption: "AlreadyEncrypted", identity: "file", freeBytes: 1e12 })),
   { _tag: "BlobListDefined", sessionId: S, blobList: 0 },
   { _tag: "BlobListDefined", sessionId: S, blobList: 1, metadata: { source: "/m.xml", path: "\\session#1\\$waie\\M.xml", hash: H(99) } },
 ]
@@ -62,12 +63,12 @@ test("blobs are grouped by blob list, in file order, with their drive's files on
       { _tag: "BlocksDurable", sessionId: S, file: 1, from: 0, hashes: [H(2)] },
       { _tag: "FilesCompleted", sessionId: S, files: [0, 1] },
       { _tag: "BlocksDurable", sessionId: S, file: 2, from: 0, hashes: [H(3)] },
-      // a crash, then a resume restating from block 0 again
-      { _tag: "BlocksDurable", sessionId: S, file: 2, from: 0, hashes: [H(3), H(4)] },
+      // a crash, then a resume going on from the durable block
+      { _tag: "BlocksDurable", sessionId: S, file: 2, from: 1, hashes: [H(4)] },
       { _tag: "FilesCompleted", sessionId: S, files: [2] },
       started(3, "D1", 1024, 1, "PageBlob"),
       { _tag: "RangesDurable", sessionId: S, file: 3, upto: 512, ranges: [{ offset: 0, length: 512, hash: H(5) }] },
-      { _tag: "RangesDurable", sessionId: S, file: 3, upto: 1024, ranges: [{ offset: 0, length: 512, hash: H(5) }, { offset: 512, length: 512, hash: H(6) }] },
+      { _tag: "RangesDurable", sessionId: S, file: 3, upto: 1024, ranges: [{ offset: 512, length: 512, hash: H(6) }] },
       { _tag: "FilesCompleted", sessionId: S, files: [3] },
     ],
     "D1",
@@ -94,7 +95,7 @@ test("a page blob of 262,144 ranges (alternating pages of a 256 MiB disk) builds
   const records = 4
   const length = records * perRecord * 1024
   const ranges = (r: number) => Array.from({ length: perRecord }, (_, i) => ({ offset: (r * perRecord + i) * 1024, length: 512, hash: H(i + 1) }))
-  const events: Array<JournalEvent> = [...head, { _tag: "DriveAdded", sessionId: S, driveId: "D1", root: "/d1", name: "/d1", format: false, encryption: "AlreadyEncrypted", identity: "file", freeBytes: 1e12 }, started(0, "D1", length, 0, "PageBlob")]
+  const events: Array<JournalEvent> = [...head, started(0, "D1", length, 0, "PageBlob")]
   for (let r = 0; r < records; r++) events.push({ _tag: "RangesDurable", sessionId: S, file: 0, upto: (r + 1) * perRecord * 1024, ranges: ranges(r) })
   events.push({ _tag: "FilesCompleted", sessionId: S, files: [0] }, { _tag: "SessionCompleted", sessionId: S })
   const xml = await build(events, "D1")
