@@ -26,6 +26,7 @@ import {
   resolveDriveRoot,
   useFromRow,
 } from "./drive.ts"
+import { CommandRunner, type CommandRunnerService } from "./commands-runner.ts"
 import { emptyMounts, makeMountMap, type MountMap } from "./paths.ts"
 import { type Volumes, VolumesTest } from "./volumes.ts"
 
@@ -641,4 +642,117 @@ test("Encrypt: only on Windows with a drive letter; elsewhere a message that say
   const folder = await plan({ drive: { kind: "path", path: "D:\\mnt\\x", form: "windows" }, encryption: "Encrypt" }, "win32")
   assert.ok(folder._tag === "Left")
   assert.match(folder.left.message, /by its drive letter, and this drive is given as a folder.*manage-bde -on X: -rp/)
+})
+
+// ---------------------------------------------------------------- a whole Windows volume (simulated on a folder)
+
+const winSample = (name: string): string => readFileSync(new URL(`./windows/testdata/${name}`, import.meta.url), "utf8").replace(/\n/g, "\r\n")
+const WIN_NEW_KEY = "257587-551232-097581-671033-159500-439989-029898-345565"
+
+/**
+ * format.com, manage-bde as a Windows host would answer (recorded outputs); format.com empties
+ * the folder as a format empties the volume, waie's lock included.
+ */
+const windowsTools = (root: string, answers: { readonly status?: string; readonly format?: readonly [string, number] }, calls: Array<string>): CommandRunnerService => ({
+  run: (file, args) =>
+    Effect.sync(() => {
+      const tool = path.win32.basename(file)
+      calls.push(`${tool} ${args.join(" ")}`)
+      if (tool === "format.com") {
+        const [name, exitCode] = answers.format ?? ["format-success.txt", 0]
+        if (exitCode === 0) for (const n of readdirSync(root)) rmSync(path.join(root, n), { recursive: true, force: true })
+        return { exitCode, stdout: winSample(name), stderr: "" }
+      }
+      if (args[0] === "-status") return { exitCode: 0, stdout: winSample(answers.status ?? "bde-status-decrypted.txt"), stderr: "" }
+      if (args[0] === "-on") return { exitCode: 0, stdout: winSample("bde-on.txt"), stderr: "" }
+      if (args[0] === "-protectors") return { exitCode: 0, stdout: winSample("bde-protectors-one.txt"), stderr: "" }
+      throw new Error(`unexpected ${file} ${args.join(" ")}`)
+    }),
+})
+
+const volumeUse = (over: Partial<Extract<DriveUse, { kind: "add" }>> = {}): DriveUse => add({ volume: "G", encryption: { kind: "encrypt" }, format: true, silent: false, ...over })
+
+test("a Windows volume, Format + Encrypt: asked, format.com with the DriveId as label, the lock put back, the canary again, manage-bde; the recovery key comes back redacted", async () => {
+  const b = bed()
+  try {
+    writeFileSync(path.join(b.root, "old.bin"), "old data")
+    const calls: Array<string> = []
+    const asked: Array<string> = []
+    const seen = await run(
+      Effect.scoped(
+        Effect.gen(function* () {
+          const d = yield* openDrive(options(b, { use: volumeUse() }))
+          return { d, lock: existsSync(path.join(b.root, lockFileName)), entries: readdirSync(b.root).sort() }
+        }),
+      ).pipe(Effect.provideService(CommandRunner, windowsTools(b.root, {}, calls))),
+      { answers: ["G"], asked, serials: { [b.root]: "0025_3887_91B2_1C4D." } },
+    )
+    assert.deepEqual(calls, ["manage-bde.exe -status G:", "format.com G: /FS:NTFS /Q /V:0025_3887_91B2_1C4D_ /Y", "manage-bde.exe -on G: -rp", "manage-bde.exe -protectors -get G: -Type RecoveryPassword"])
+    assert.equal(asked.length, 1)
+    assert.match(asked[0]!, /^Format drive G:\? The whole volume G: will be formatted \(format\.com G: \/FS:NTFS \/Q\)/)
+    assert.ok(seen.lock, "the lock is back while the drive is open")
+    assert.deepEqual(seen.entries, [lockFileName, identityFileName].sort(), "format.com erased the old data; no canary left")
+    assert.equal(seen.d.driveId, "0025_3887_91B2_1C4D.")
+    assert.equal(seen.d.formatted, true)
+    assert.ok(seen.d.recoveryKey !== undefined && Redacted.value(seen.d.recoveryKey) === WIN_NEW_KEY)
+    assert.ok(!JSON.stringify(seen.d).includes("257587") && seen.d.notes.every((n) => !n.includes("257587")))
+    assert.ok(seen.d.notes.some((n) => /BitLocker is encrypting G: in the background/.test(n)))
+    assert.deepEqual(readdirSync(b.root), [identityFileName], "the lock removed with the scope")
+  } finally {
+    b.done()
+  }
+})
+
+test("a Windows volume: refusals come before any change (BitLocker state, wrong key, system drive, a folder asked to Encrypt); a failed format.com is typed", async () => {
+  const b = bed()
+  try {
+    writeFileSync(path.join(b.root, "old.bin"), "old data")
+    const before = snapshot(b.root)
+    const attempt = async (use: DriveUse, tools: { readonly status?: string; readonly format?: readonly [string, number] } = {}) => {
+      const calls: Array<string> = []
+      const asked: Array<string> = []
+      const e = await fails(withDrive(options(b, { use })).pipe(Effect.provideService(CommandRunner, windowsTools(b.root, tools, calls))), { answers: ["G"], asked })
+      return { e, calls, asked }
+    }
+    const already = await attempt(volumeUse(), { status: "bde-status-encrypted.txt" })
+    assert.equal(already.e._tag, "BitLockerVolumeRefused")
+    assert.deepEqual(already.calls, ["manage-bde.exe -status G:"])
+    assert.deepEqual(already.asked, [], "refused before the question")
+    assert.deepEqual(snapshot(b.root), before)
+
+    const wrongKey = await attempt(volumeUse({ format: false, encryption: { kind: "existing", key: Redacted.make("122221-244442-366663-488884-611105-073326-085547-097768") } }), { status: "bde-status-encrypted.txt" })
+    assert.equal(wrongKey.e._tag, "BitLockerVolumeRefused")
+    assert.match(wrongKey.e.message, /none of the volume's recovery passwords/)
+    assert.ok(!wrongKey.e.message.includes("122221"))
+    assert.deepEqual(snapshot(b.root), before)
+
+    const system = await attempt(volumeUse({ volume: "C" }))
+    assert.equal(system.e._tag, "FormatRefused")
+    assert.match(system.e.message, /the system drive C:\\ is the drive; nothing was erased$/)
+    assert.deepEqual(system.calls, [])
+
+    const folder = await attempt(add({ encryption: { kind: "encrypt" } }))
+    assert.equal(folder.e._tag, "EncryptUnsupported")
+    assert.match(folder.e.message, /this drive is a folder \(or a letter --mount maps to one\)/)
+
+    const inUse = await attempt(volumeUse(), { format: ["format-in-use.txt", 4] })
+    assert.equal(inUse.e._tag, "FormatFailed")
+    assert.match(inUse.e.message, /^drive G: format\.com G: \/FS:NTFS \/Q failed \(exit 4, in use\)/)
+    assert.deepEqual(inUse.calls.map((c) => c.split(" ")[0]), ["manage-bde.exe", "format.com"], "no BitLocker after a failed format")
+    assert.deepEqual(snapshot(b.root), before, "format.com failed: the folder is as it was, the lock gone with the scope")
+  } finally {
+    b.done()
+  }
+})
+
+test("useFromRow with a target: a volume only for a letter that is its own root on Windows; Encryption carried", () => {
+  const key = Redacted.make("060456-014509-132033-080300-252615-584177-672089-411631")
+  const letter = { drive: { kind: "letter", letter: "G" }, format: "Format", prompt: "SilentMode", encryption: "Encrypt" } as const
+  assert.deepEqual(useFromRow(letter, { platform: "win32", root: "G:\\" }), { kind: "add", format: true, silent: true, confirmAnswer: "G", volume: "G", encryption: { kind: "encrypt" } })
+  const mapped = useFromRow(letter, { platform: "win32", root: "D:\\mnt\\g" })
+  assert.ok(mapped.kind === "add" && mapped.volume === undefined, "a letter --mount maps to a folder")
+  const posix = useFromRow(letter, { platform: "posix", root: "/mnt/g" })
+  assert.ok(posix.kind === "add" && posix.volume === undefined)
+  const existing = useFromRow({ ...letter, format: "AlreadyFormatted", encryption: "AlreadyEncrypted", key }, { platform: "win32", root: "g:\\" })
+  assert.ok(existing.kind === "add" && existing.volume === "G" && existing.encryption?.kind === "existing" && Redacted.value(existing.encryption.key) === Redacted.value(key))
 })

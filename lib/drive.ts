@@ -41,8 +41,15 @@
  *
  * Encryption: BitLocker volumes can be created only on Windows. `encryptionPlan` says what to do
  * for a driveset row; elsewhere Encrypt is `EncryptUnsupported`, whose message says how to
- * pre-encrypt on Windows and list the drive as AlreadyEncrypted. `enableBitLocker` runs
- * manage-bde on Windows (issue 7 exercises it).
+ * pre-encrypt on Windows and list the drive as AlreadyEncrypted.
+ *
+ * A whole Windows volume (a DriveLetter on Windows, not mapped to a folder by `--mount`:
+ * `useFromRow` with the row's root sets `volume`) is handled by lib/windows/volume.ts: its
+ * BitLocker state (and an AlreadyEncrypted key) is checked before anything else, a Format of the
+ * system drive is refused, Format runs format.com on the volume instead of erasing the folder
+ * (the lock, erased with it, is put back and the canary runs again), and Encrypt runs manage-bde
+ * and hands the recovery password back in `Drive.recoveryKey`. Encrypt of anything that is not
+ * such a volume is refused. A folder drive keeps everything described above.
  *
  * node:fs is not used for drive data: all of it goes through the platform FileSystem service, so
  * a fault-injecting file system can be swapped in (the tests do).
@@ -51,14 +58,13 @@ import * as FileSystem from "@effect/platform/FileSystem"
 import type { PlatformError } from "@effect/platform/Error"
 import { Clock, Context, Effect, Layer, Option, Redacted, Stream } from "effect"
 import type { Scope } from "effect/Scope"
-import { execFile } from "node:child_process"
 import { randomBytes } from "node:crypto"
 import { hostname } from "node:os"
 import * as path from "node:path"
 import * as readline from "node:readline"
-import { type DrivesetRow, type DriveTarget, driveName, maskKeys } from "./driveset.ts"
+import { type DrivesetRow, type DriveTarget, driveName } from "./driveset.ts"
 import {
-  BitLockerFailed,
+  type BitLockerFailed,
   DriveBelongsToAnotherJournal,
   DriveDoesNotKeepData,
   DriveIdentityInvalid,
@@ -79,8 +85,11 @@ import {
   type ProtectedRelation,
 } from "./errors.ts"
 import { unreadable, unwritable } from "./files.ts"
-import { type MountMap, type Platform, resolveSourcePath } from "./paths.ts"
+import { type MountMap, type Platform, resolveSourcePath, stripLongPathPrefix } from "./paths.ts"
 import { Volumes } from "./volumes.ts"
+import type { BitLockerUnavailable, BitLockerVolumeRefused, FormatFailed } from "./windows/errors.ts"
+import { volumeRootLetter } from "./windows/tools.ts"
+import { checkVolume, type DriveEncryption, type PreparedVolume, prepareVolume, volumeFormatQuestion, type VolumeUse } from "./windows/volume.ts"
 import { writeTextAtomically } from "./write-atomic.ts"
 
 export const lockFileName = ".waie.lock"
@@ -130,7 +139,8 @@ const isInside = (child: string, parent: string): boolean => child.startsWith(pa
 export const realPathLenient = (p: string): Effect.Effect<string, never, FileSystem.FileSystem> =>
   Effect.gen(function* () {
     const fs = yield* FileSystem.FileSystem
-    const abs = path.resolve(p)
+    // a \\?\ path and its plain form are one place
+    const abs = path.resolve(stripLongPathPrefix(p))
     const real = yield* fs.realPath(abs).pipe(Effect.option)
     if (Option.isSome(real)) return real.value
     const parent = path.dirname(abs)
@@ -226,32 +236,6 @@ export const encryptionPlan = (row: Pick<DrivesetRow, "drive" | "encryption" | "
   if (row.drive.kind !== "letter") return Effect.fail(new EncryptUnsupported({ drive: name, platform: shownPlatform, letter, problem: "manage-bde encrypts a volume by its drive letter, and this drive is given as a folder" }))
   return Effect.succeed({ kind: "create", letter: row.drive.letter })
 }
-
-const run = (drive: string, step: string, file: string, args: ReadonlyArray<string>): Effect.Effect<string, BitLockerFailed> =>
-  Effect.async<string, BitLockerFailed>((resume) => {
-    const child = execFile(file, [...args], { windowsHide: true, maxBuffer: 1024 * 1024 }, (err, stdout, stderr) => {
-      if (err) {
-        const code = typeof (err as { code?: unknown }).code === "number" || typeof (err as { code?: unknown }).code === "string" ? String((err as { code?: unknown }).code) : "failed"
-        resume(Effect.fail(new BitLockerFailed({ drive, step, code, output: maskKeys(`${stdout}${stderr}`.trim() || err.message) })))
-      } else resume(Effect.succeed(stdout))
-    })
-    return Effect.sync(() => child.kill())
-  })
-
-/**
- * Windows only: turn BitLocker on for drive `letter` with a numerical recovery password
- * (`manage-bde -on X: -rp`), then read that password (`manage-bde -protectors -get X: -Type
- * RecoveryPassword`). Not run on other platforms (encryptionPlan refuses first).
- */
-export const enableBitLockerWithManageBde = (letter: string): Effect.Effect<Redacted.Redacted<string>, BitLockerFailed> =>
-  Effect.gen(function* () {
-    const drive = `${letter}:`
-    yield* run(drive, "manage-bde -on", "manage-bde", ["-on", drive, "-rp"])
-    const out = yield* run(drive, "manage-bde -protectors -get", "manage-bde", ["-protectors", "-get", drive, "-Type", "RecoveryPassword"])
-    const key = /\b\d{6}(?:-\d{6}){7}\b/.exec(out)
-    if (!key) return yield* Effect.fail(new BitLockerFailed({ drive, step: "reading the recovery password", code: "no key", output: maskKeys(out.trim()) }))
-    return Redacted.make(key[0])
-  })
 
 // ---------------------------------------------------------------- identity
 
@@ -415,6 +399,26 @@ const acquireLock = (
     }
   })
 
+/** The lock again, with the same text (so the scope's release removes it), after format.com erased it with the volume. */
+const restoreLock = (fs: FileSystem.FileSystem, drive: string, root: string, text: string): Effect.Effect<void, DriveLocked | DriveNotWritable> => {
+  const lockPath = path.join(root, lockFileName)
+  return Effect.scoped(
+    Effect.gen(function* () {
+      const f = yield* fs.open(lockPath, { flag: "wx", mode: 0o644 })
+      yield* f.writeAll(new TextEncoder().encode(text))
+      yield* f.sync
+    }),
+  ).pipe(
+    Effect.catchAll((e) =>
+      Effect.fail(
+        e._tag === "SystemError" && e.reason === "AlreadyExists"
+          ? new DriveLocked({ drive, root, lockPath, problem: "another process created it while the drive was being formatted" })
+          : notWritable(drive, root)(unwritable(lockPath)(e)),
+      ),
+    ),
+  )
+}
+
 const releaseLock = (fs: FileSystem.FileSystem, root: string, text: string): Effect.Effect<void> =>
   Effect.gen(function* () {
     const lockPath = path.join(root, lockFileName)
@@ -507,16 +511,30 @@ export type DriveUse =
       readonly silent: boolean
       /** what the person must type to confirm a format */
       readonly confirmAnswer: string
+      /** Windows: the letter of the whole volume the drive is (lib/windows/volume.ts) */
+      readonly volume?: string
+      /** the driveset's Encryption, acted on for a volume (Encrypt of anything else is refused) */
+      readonly encryption?: DriveEncryption
     }
   | { readonly kind: "known"; readonly driveId: string }
 
-/** A driveset row as a first use of its drive. */
-export const useFromRow = (row: Pick<DrivesetRow, "drive" | "format" | "prompt">): DriveUse => ({
-  kind: "add",
-  format: row.format === "Format",
-  silent: row.prompt === "SilentMode",
-  confirmAnswer: confirmAnswer(row.drive),
-})
+/**
+ * A driveset row as a first use of its drive. With `target` (the platform and the root
+ * `resolveDriveRoot` gave), a letter that is its own volume root on Windows (`G` → `G:\`, not
+ * mapped elsewhere by `--mount`) makes the drive a `volume`.
+ */
+export const useFromRow = (row: Pick<DrivesetRow, "drive" | "format" | "prompt"> & Partial<Pick<DrivesetRow, "encryption" | "key">>, target?: { readonly platform: Platform; readonly root: string }): DriveUse => {
+  const volume = target !== undefined && target.platform === "win32" && row.drive.kind === "letter" && volumeRootLetter(target.root) === row.drive.letter ? row.drive.letter : undefined
+  const encryption: DriveEncryption | undefined = row.encryption === "Encrypt" ? { kind: "encrypt" } : row.encryption === "AlreadyEncrypted" && row.key !== undefined ? { kind: "existing", key: row.key } : undefined
+  return {
+    kind: "add",
+    format: row.format === "Format",
+    silent: row.prompt === "SilentMode",
+    confirmAnswer: confirmAnswer(row.drive),
+    ...(volume !== undefined ? { volume } : {}),
+    ...(encryption !== undefined ? { encryption } : {}),
+  }
+}
 
 export interface OpenDriveOptions {
   /** the local folder (`resolveDriveRoot`) */
@@ -540,9 +558,11 @@ export interface Drive {
   /** the identity file was written by this open (a new drive, or a formatted one) */
   readonly created: boolean
   readonly formatted: boolean
-  /** things a person should know (a stale lock taken over) */
+  /** things a person should know (a stale lock taken over, BitLocker still encrypting) */
   readonly notes: ReadonlyArray<string>
   readonly freeBytes: () => Effect.Effect<number, FileUnreadable>
+  /** the recovery password of the BitLocker volume this open created (Encrypt on a Windows volume) */
+  readonly recoveryKey?: Redacted.Redacted<string>
 }
 
 export type OpenDriveError =
@@ -560,6 +580,11 @@ export type OpenDriveError =
   | PromptUnavailable
   | FileUnreadable
   | FileUnwritable
+  | EncryptUnsupported
+  | BitLockerVolumeRefused
+  | BitLockerFailed
+  | BitLockerUnavailable
+  | FormatFailed
 
 /**
  * A drive checked and locked (steps 1–5 above, a Format confirmed) but not yet changed: `commit`
@@ -570,8 +595,10 @@ export type OpenDriveError =
 export interface CheckedDrive {
   /** the DriveId the drive has, or will have once committed */
   readonly driveId: string
-  readonly commit: Effect.Effect<Drive, DriveNotWritable | FileUnwritable>
+  readonly commit: Effect.Effect<Drive, CommitError>
 }
+
+export type CommitError = DriveNotWritable | FileUnwritable | DriveLocked | DriveDoesNotKeepData | FormatFailed | BitLockerFailed | BitLockerUnavailable
 
 /**
  * Open a drive for the life of the enclosing scope: checked, locked, identified (see the top of
@@ -588,6 +615,15 @@ export const checkDrive = (o: OpenDriveOptions): Effect.Effect<CheckedDrive, Ope
     const root = path.resolve(o.root)
     const format = use.kind === "add" && use.format
 
+    const volume: VolumeUse | undefined =
+      use.kind === "add" && use.volume !== undefined ? { letter: use.volume, format: use.format, ...(use.encryption !== undefined ? { encryption: use.encryption } : {}) } : undefined
+    if (use.kind === "add" && use.encryption?.kind === "encrypt" && volume === undefined) {
+      const letter = /^[A-Z]$/.test(use.confirmAnswer) ? use.confirmAnswer : "X"
+      return yield* Effect.fail(new EncryptUnsupported({ drive, platform: process.platform, letter, problem: "manage-bde encrypts a whole volume given by its drive letter, and this drive is a folder (or a letter --mount maps to one)" }))
+    }
+    // read-only, and first: a locked BitLocker volume explains itself better than a failed stat
+    const volumeNotes = volume === undefined ? [] : yield* checkVolume(drive, root, volume)
+
     const info = yield* fs.stat(root).pipe(
       Effect.mapError((e) =>
         isNotFound(e) ? new DriveUnavailable({ drive, root, problem: "does not exist: mount the drive there, or check --mount" }) : new DriveUnavailable({ drive, root, problem: `cannot be read (${unreadable(root)(e).code})` }),
@@ -601,7 +637,7 @@ export const checkDrive = (o: OpenDriveOptions): Effect.Effect<CheckedDrive, Ope
     yield* checkKeepsData(fs, drive, root)
 
     const lock = yield* Effect.acquireRelease(acquireLock(fs, drive, root, o.journalPath), (l) => releaseLock(fs, root, l.text))
-    const notes = lock.note === undefined ? [] : [lock.note]
+    const notes = [...(lock.note === undefined ? [] : [lock.note]), ...volumeNotes]
 
     const identityPath = path.join(root, identityFileName)
     const manifestPath = path.join(root, manifestFileName)
@@ -615,15 +651,16 @@ export const checkDrive = (o: OpenDriveOptions): Effect.Effect<CheckedDrive, Ope
     }
 
     const serial = yield* volumes.deviceSerial(root)
-    const made = (driveId: string, created: boolean, formatted: boolean): Drive => ({
+    const made = (driveId: string, created: boolean, formatted: boolean, prepared: PreparedVolume = { notes: [] }): Drive => ({
       root,
       drive,
       driveId,
       identity: serial !== undefined && serial === driveId ? "serial" : "file",
       created,
       formatted,
-      notes,
+      notes: [...notes, ...prepared.notes],
       freeBytes: () => volumes.freeBytes(root),
+      ...(prepared.recoveryKey !== undefined ? { recoveryKey: prepared.recoveryKey } : {}),
     })
 
     const unchanged = (driveId: string): CheckedDrive => ({ driveId, commit: Effect.succeed(made(driveId, false, false)) })
@@ -635,10 +672,12 @@ export const checkDrive = (o: OpenDriveOptions): Effect.Effect<CheckedDrive, Ope
 
     let names: ReadonlyArray<string> = []
     if (use.format) {
-      names = yield* erasable(fs, drive, root)
+      // format.com replaces the whole file system, mounts inside it included: nothing to list
+      if (volume === undefined) names = yield* erasable(fs, drive, root)
       if (!use.silent) {
         const prompt = yield* Prompt
-        const ok = yield* prompt.confirm(`Format drive ${drive}? Everything in ${root} will be erased. Type ${use.confirmAnswer} to confirm: `, use.confirmAnswer)
+        const question = volume === undefined ? `Format drive ${drive}? Everything in ${root} will be erased. Type ${use.confirmAnswer} to confirm: ` : volumeFormatQuestion(drive, volume.letter, use.confirmAnswer)
+        const ok = yield* prompt.confirm(question, use.confirmAnswer)
         if (!ok) return yield* Effect.fail(new FormatNotConfirmed({ drive, expected: use.confirmAnswer }))
       }
     } else if (identity === undefined) {
@@ -646,13 +685,16 @@ export const checkDrive = (o: OpenDriveOptions): Effect.Effect<CheckedDrive, Ope
       if (foreign.length > 0) return yield* Effect.fail(new DriveNotEmpty({ drive, root, names: foreign.slice(0, 5), count: foreign.length }))
     }
 
-    if (identity !== undefined && !use.format) return unchanged(identity.driveId)
+    // an Encrypt volume is encrypted even when it already carries this journal's identity
+    if (identity !== undefined && !use.format && volume?.encryption?.kind !== "encrypt") return unchanged(identity.driveId)
 
     const written: DriveIdentityFile = identity ?? { driveId: serial ?? newDriveId(), journalId: o.journalId, created: yield* nowIso }
     const commit = Effect.gen(function* () {
-      if (use.format) yield* erase(fs, drive, root, names)
+      let prepared: PreparedVolume = { notes: [] }
+      if (volume !== undefined) prepared = yield* prepareVolume(drive, volume, written.driveId, Effect.zipRight(restoreLock(fs, drive, root, lock.text), checkKeepsData(fs, drive, root)))
+      else if (use.format) yield* erase(fs, drive, root, names)
       yield* writeTextAtomically(identityPath, Stream.make(JSON.stringify(written) + "\n"))
-      return made(written.driveId, true, use.format)
+      return made(written.driveId, true, use.format, prepared)
     }).pipe(Effect.provideService(FileSystem.FileSystem, fs))
     return { driveId: written.driveId, commit }
   })

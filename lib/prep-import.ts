@@ -608,7 +608,7 @@ const openDrives = (req: PrepImportRequest, journalId: string, plan: OpenPlan, p
           yield* encryptionPlan(row, req.platform)
         }
         const root = yield* resolveDriveRoot(row, req.mounts, req.platform)
-        const checked = yield* checkDrive({ root, drive: driveName(row.drive), journalId, journalPath: req.journal.real, protectedPaths, use: useFromRow(row) })
+        const checked = yield* checkDrive({ root, drive: driveName(row.drive), journalId, journalPath: req.journal.real, protectedPaths, use: useFromRow(row, { platform: req.platform, root }) })
         return { checked, name: driveName(row.drive), key: keyOf(row) }
       }),
     )
@@ -618,7 +618,8 @@ const openDrives = (req: PrepImportRequest, journalId: string, plan: OpenPlan, p
       if (other !== undefined) return yield* Effect.fail(new SessionRefused({ journal: req.journal.shown, reason: `drives ${other} and ${d.name} have the same DriveId ${d.checked.driveId} (the same drive twice, or devices that report one serial)` }))
       seen.set(d.checked.driveId, d.name)
     }
-    const commit = (d: { readonly checked: CheckedDrive; readonly key: string }) => Effect.map(d.checked.commit, (drive) => ({ drive: limited(drive), key: d.key }))
+    // an Encrypt volume's key is the recovery password manage-bde made (Windows)
+    const commit = (d: { readonly checked: CheckedDrive; readonly key: string }) => Effect.map(d.checked.commit, (drive) => ({ drive: limited(drive), key: drive.recoveryKey !== undefined ? Redacted.value(drive.recoveryKey) : d.key }))
     const known = yield* Effect.forEach(knownChecked, commit)
     const added = yield* Effect.forEach(addedChecked, commit)
     for (const d of [...known, ...added]) for (const note of d.drive.notes) yield* Effect.logInfo(note)
