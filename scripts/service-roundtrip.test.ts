@@ -196,7 +196,9 @@ describe("export then import", () => {
     const x = await exportDrive()
     const manifest = readFileSync(path.join(x.drive, "DriveManifest.xml"), "utf8")
     assert.doesNotMatch(manifest, /StorageAccountKey|ContainerSas|ImportDisposition/, "an export manifest, as the service writes it")
-    assert.match(manifest, /Last-Modified|\.properties/)
+    const props = /<PropertiesPath Hash="[0-9A-F]{32}">([^<]+)<\/PropertiesPath>/.exec(manifest)
+    assert.ok(props, "the blobs' own properties files are in the manifest")
+    assert.match(readFileSync(path.join(x.drive, ...props[1]!.split("\\").filter((p) => p !== "")), "utf8"), /<Last-Modified>[^<]+<\/Last-Modified>[\s\S]*<Etag>[\s\S]*<Content-Length>/)
 
     const r = await waie(x.dir, ["service", "import", "--drive", "drive", "--job", "back", "--logdir", "import-logs", "--connection-string", dst.connectionString, "--json"])
     assert.equal(r.status, 0, r.stdout + r.stderr)
@@ -206,6 +208,11 @@ describe("export then import", () => {
       lines(r, "blob").map((b) => [b["manifestBlobPath"] ?? b["blobPath"], "Completed", "Created"]),
     )
     assert.deepEqual(new Set(lines(r, "blob").map((b) => b["blobPath"])), new Set(seeds.map((s) => s.blobPath)))
+    // every blob's own properties file applied (it carries Last-Modified, Etag, Content-Length: ignored, not refused), and its metadata file where it has one
+    assert.deepEqual(
+      lines(r, "blob").map((b) => [b["blobPath"], b["properties"], b["metadata"]]),
+      lines(r, "blob").map((b) => [b["blobPath"], "Completed", Object.keys(seeds.find((s) => s.blobPath === b["blobPath"])!.metadata ?? {}).length > 0 ? "Completed" : undefined]),
+    )
     const drive = lines(r, "drive")[0]!
     assert.equal(drive["status"], "Completed")
     assert.equal(drive["driveId"], x.driveId)
