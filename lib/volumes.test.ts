@@ -292,3 +292,128 @@ test("VolumesTest: free = capacity − bytes of the files in the folder (nested)
     rmSync(other, { recursive: true, force: true })
   }
 })
+
+// ---------------------------------------------------------------- USB bridges and loop devices
+
+/**
+ * Recorded /sys trees of two USB enclosures and of this machine's loop device with a GPT
+ * partition (scripts/ntfs.test.ts mounts one with ntfs-3g):
+ *   - a UAS bridge that passes the disk's unit serial through VPD page 0x80 (space-padded);
+ *   - a usb-storage (BOT) bridge: the kernel reads no VPD pages from it, so the SCSI disk shows
+ *     no serial; only the USB device above it has one (the enclosure's), which udev gives lsblk;
+ *   - loop0 with loop0p1 (major 259, as the kernel numbers extended partitions): no hardware, no serial.
+ */
+const makeUsbSys = (): string => {
+  const sys = path.join(temp(), "sys")
+  const put = (p: string, content: string | Uint8Array) => {
+    mkdirSync(path.dirname(path.join(sys, p)), { recursive: true })
+    writeFileSync(path.join(sys, p), content)
+  }
+  const link = (from: string, to: string) => {
+    mkdirSync(path.dirname(path.join(sys, from)), { recursive: true })
+    symlinkSync(to, path.join(sys, from))
+  }
+  const uas = "devices/pci0000:00/0000:00:14.0/usb2/2-1/2-1:1.0/host6/target6:0:0/6:0:0:0"
+  put("devices/pci0000:00/0000:00:14.0/usb2/2-1/serial", "000000000000000000\n")
+  const body = Buffer.from("        WD-WX12A3456789", "latin1")
+  put(`${uas}/vpd_pg80`, new Uint8Array([0, 0x80, 0, body.length, ...body]))
+  put(`${uas}/block/sdc/sdc1/partition`, "1\n")
+  symlinkSync("../../../6:0:0:0", path.join(sys, `${uas}/block/sdc/device`))
+  link("dev/block/8:33", `../../${uas}/block/sdc/sdc1`)
+  const bot = "devices/pci0000:00/0000:00:14.0/usb1/1-2/1-2:1.0/host7/target7:0:0/7:0:0:0"
+  put("devices/pci0000:00/0000:00:14.0/usb1/1-2/serial", "575836314134\n")
+  put(`${bot}/model`, "Elements 25A2    \n")
+  put(`${bot}/block/sdd/sdd1/partition`, "1\n")
+  symlinkSync("../../../7:0:0:0", path.join(sys, `${bot}/block/sdd/device`))
+  link("dev/block/8:49", `../../${bot}/block/sdd/sdd1`)
+  put("devices/virtual/block/loop0/loop/backing_file", "/tmp/waie-ntfs-5SCwwn/g.img\n")
+  put("devices/virtual/block/loop0/loop/partscan", "1\n")
+  put("devices/virtual/block/loop0/loop0p1/partition", "1\n")
+  link("dev/block/7:0", "../../devices/virtual/block/loop0")
+  link("dev/block/259:0", "../../devices/virtual/block/loop0/loop0p1")
+  return sys
+}
+
+/** `lsblk -J -o NAME,SERIAL,MOUNTPOINT` with udev: a USB disk's serial is the enclosure's, padded as some bridges report it. */
+const lsblkUsb = `{
+   "blockdevices": [
+      {"name": "sdd", "serial": "575836314134        ", "mountpoint": null,
+         "children": [
+            {"name": "sdd1", "serial": null, "mountpoint": "/media/elements"}
+         ]
+      }
+   ]
+}`
+
+/** This machine: `lsblk -J -o NAME,SERIAL,MOUNTPOINT /dev/loop0` while scripts/ntfs.test.ts had its partition mounted. */
+const lsblkLoop = `{
+   "blockdevices": [
+      {
+         "name": "loop0",
+         "serial": null,
+         "mountpoint": null,
+         "children": [
+            {
+               "name": "loop0p1",
+               "serial": null,
+               "mountpoint": "/tmp/waie-ntfs-5SCwwn/g"
+            }
+         ]
+      }
+   ]
+}`
+
+/** This machine's /proc/self/mountinfo line for an ntfs-3g mount of a loop partition. */
+const mountinfoNtfs3g = "46 27 259:0 / /tmp/waie-ntfs-5SCwwn/g rw,relatime - fuseblk /dev/loop0p1 rw,user_id=0,group_id=0,allow_other,blksize=4096\n"
+
+test("sysSerial: a UAS bridge passes the disk's serial (VPD 0x80, padding dropped); a BOT bridge and a loop partition show none", async () => {
+  const sys = makeUsbSys()
+  try {
+    assert.equal(await sysSerial(sys, "8:33"), "WD-WX12A3456789", "sdc1 → sdc → its SCSI device's VPD page, not the USB device's zeros")
+    assert.equal(await sysSerial(sys, "8:49"), undefined, "no VPD page: the USB enclosure's serial is not taken for the disk's")
+    assert.equal(await sysSerial(sys, "259:0"), undefined, "loop0p1 → loop0: no hardware")
+    assert.equal(await sysSerial(sys, "7:0"), undefined)
+  } finally {
+    rmSync(path.dirname(sys), { recursive: true, force: true })
+  }
+})
+
+test("parseLsblk: a USB disk's padded serial; this machine's loop device with an ntfs-3g partition has none", () => {
+  assert.equal(lsblkSerialFor(parseLsblk(lsblkUsb), "/media/elements/photos"), "575836314134")
+  const loop = parseLsblk(lsblkLoop)
+  assert.deepEqual(loop[0]?.children.map((c) => c.mountpoints), [["/tmp/waie-ntfs-5SCwwn/g"]])
+  assert.equal(lsblkSerialFor(loop, "/tmp/waie-ntfs-5SCwwn/g"), undefined)
+})
+
+test("parseMountInfo: an ntfs-3g (fuseblk) mount names its partition's block device, so /sys can be asked", () => {
+  assert.deepEqual(parseMountInfo(mountinfoNtfs3g), [{ majorMinor: "259:0", mountPoint: "/tmp/waie-ntfs-5SCwwn/g", fsType: "fuseblk", source: "/dev/loop0p1" }])
+})
+
+test("linuxDeviceSerial: a BOT bridge's disk falls back to lsblk (udev's serial); a loop partition to nothing (waie then names it by its identity file)", async () => {
+  const sys = makeUsbSys()
+  const dir = temp()
+  try {
+    const real = realpathSync(dir)
+    const info = (majorMinor: string, source: string, fsType = "ntfs3") => {
+      const f = path.join(dir, `mountinfo-${majorMinor.replace(":", "-")}`)
+      writeFileSync(f, `27 1 254:0 / / rw - ext4 /dev/vda rw\n50 27 ${majorMinor} / ${real.replace(/ /g, "\\040")} rw - ${fsType} ${source} rw\n`)
+      return f
+    }
+    const answering = (json: string) => {
+      const asked: Array<number> = []
+      return { asked, lsblk: async () => (asked.push(1), json) }
+    }
+    const usb = answering(lsblkUsb.replace("/media/elements", real))
+    assert.equal(await linuxDeviceSerial(dir, { mountinfo: info("8:49", "/dev/sdd1"), sysRoot: sys, lsblk: usb.lsblk }), "575836314134")
+    assert.equal(usb.asked.length, 1, "lsblk asked when /sys has nothing")
+    const uas = answering(lsblkUsb.replace("/media/elements", real))
+    assert.equal(await linuxDeviceSerial(dir, { mountinfo: info("8:33", "/dev/sdc1"), sysRoot: sys, lsblk: uas.lsblk }), "WD-WX12A3456789", "/sys first")
+    assert.equal(uas.asked.length, 0)
+    const loop = answering(lsblkLoop.replace("/tmp/waie-ntfs-5SCwwn/g", real))
+    assert.equal(await linuxDeviceSerial(dir, { mountinfo: info("259:0", "/dev/loop0p1", "fuseblk"), sysRoot: sys, lsblk: loop.lsblk }), undefined)
+    assert.equal(loop.asked.length, 1, "a block device with no serial in /sys: lsblk is asked too, and has none")
+  } finally {
+    rmSync(path.dirname(sys), { recursive: true, force: true })
+    rmSync(dir, { recursive: true, force: true })
+  }
+})
