@@ -452,3 +452,62 @@ test("a structural problem becomes the last issue, and the rules found before it
     [4],
   )
 })
+
+test("BlobPath: two Blobs of the drive writing one blob: an error when one would replace or skip the other, a warning when both are renamed in", async () => {
+  // koala.jpg (line 11) is overwrite: a rename blob of the same path makes the outcome depend on the order
+  const i = await oneError(variant({ 34: "        <BlobPath>pictures/koala.jpg</BlobPath>" }), 34, "Blob/BlobPath")
+  assert.equal(i.expected, "each blob written by one Blob of the drive")
+  assert.match(i.found, /^"pictures\/koala\.jpg", also the BlobPath of line 11 \(with ImportDisposition overwrite there and rename here, /)
+  // disk0.vhd (line 25) has no ImportDisposition: rename, as the empty file's; both land, one renamed
+  const r = await check(variant({ 34: "        <BlobPath>vhds/disk0.vhd</BlobPath>" }))
+  assert.equal(r.ok, true)
+  assert.deepEqual(
+    warnings(r).map((w) => [w.line, w.field, w.found]),
+    [[34, "Blob/BlobPath", '"vhds/disk0.vhd", also the BlobPath of line 25 (with ImportDisposition rename, both are imported, one of them under a new name, whichever the service takes second)']],
+  )
+  // blob names are case-sensitive: another case is another blob
+  assert.deepEqual((await check(variant({ 34: "        <BlobPath>pictures/Koala.jpg</BlobPath>" }))).issues, [])
+})
+
+/** The rules fed events directly: blob lists of blobs [path, disposition]. */
+const blobsReport = (lists: ReadonlyArray<ReadonlyArray<readonly [string, string | undefined]>>, options?: CheckOptions): ManifestReport => {
+  const rules = new ManifestRules("m.xml", options)
+  let line = 1
+  rules.event({ _tag: "ManifestStart", version: "2014-11-01" })
+  rules.event({ _tag: "DriveField", name: "DriveId", value: "D" })
+  if (options?.purpose !== "export") rules.event({ _tag: "DriveField", name: "StorageAccountKey", value: key })
+  for (const list of lists) {
+    rules.event({ _tag: "BlobListStart" })
+    for (const [blobPath, d] of list) rules.event({ _tag: "BlobStart", blobPath, filePath: "f", length: 0, list: "none", line: ++line, ...(d !== undefined ? { importDisposition: d } : {}) }), rules.event({ _tag: "BlobEnd" })
+    rules.event({ _tag: "BlobListEnd" })
+  }
+  rules.event({ _tag: "ManifestEnd" })
+  return rules.report(H, 0)
+}
+
+test("BlobPath duplicates: across the blob lists of the drive, per disposition; a warning in an export manifest; bounded by a cap", () => {
+  const across = blobsReport([[["c00/a", "no-overwrite"]], [["c00/b", undefined], ["c00/a", "no-overwrite"]]])
+  assert.deepEqual(errors(across).map((e) => [e.line, e.found]), [[4, '"c00/a", also the BlobPath of line 2 (with ImportDisposition no-overwrite, one would be skipped)']])
+  assert.match(errors(blobsReport([[["c00/a", "overwrite"], ["c00/a", "overwrite"]]]))[0]!.found, /one would replace the other\)$/)
+  const exported = blobsReport([[["c00/a", undefined], ["c00/a", undefined]]], { purpose: "export" })
+  assert.equal(exported.ok, true)
+  assert.match(warnings(exported)[0]!.found, /the blob is written twice/)
+  // a cap of 2: the third path is not remembered (a warning says so), later ones are still compared with the first two
+  const capped = blobsReport([[["c00/a", "overwrite"], ["c00/b", "overwrite"], ["c00/c", "overwrite"], ["c00/a", "overwrite"], ["c00/c", "overwrite"]]], { duplicateLimit: 2 })
+  assert.deepEqual(
+    capped.issues.map((i) => [i.line, i.severity ?? "error", i.expected]),
+    [
+      [4, "warning", "at most 2 blobs remembered for the duplicate check"],
+      [5, "error", "each blob written by one Blob of the drive"],
+    ],
+  )
+})
+
+test("BlobPath duplicates among 300,000 blobs: the one duplicate is found, with the line of the first", () => {
+  const n = 300_000
+  const list: Array<readonly [string, string | undefined]> = []
+  for (let i = 0; i < n; i++) list.push([`c00/dir${i % 977}/file-${i}.bin`, "overwrite"])
+  list.push(["c00/dir123/file-123.bin", "overwrite"])
+  const r = blobsReport([list])
+  assert.deepEqual(r.issues.map((i) => [i.line, i.found.slice(0, 60)]), [[n + 2, '"c00/dir123/file-123.bin", also the BlobPath of line 125 (wi']])
+})

@@ -2,7 +2,8 @@
  * Checking a DriveManifest against the rules of the format (reference: 001_…, formats.md §6.3–§6.5):
  * every violation is collected with its line, column and element, not just the first. The rules
  * run on the reader's events as they come (plain synchronous code, per-blob state only), so a
- * manifest of millions of blocks is checked in constant memory. The report also gives the MD5 of
+ * manifest of millions of blocks is checked in constant memory — but for the duplicate BlobPath
+ * check, which keeps 21 bytes per blob path (not per block) up to a cap (`duplicateCheckLimit`). The report also gives the MD5 of
  * the whole file: the ManifestHash a user compares with the journal's `<DriveId>.xml`.
  */
 import { Effect, Stream } from "effect"
@@ -31,7 +32,16 @@ export interface CheckOptions {
   readonly credentialOptional?: boolean
   /** issues listed in the report; more are counted in `omitted` (default 1000) */
   readonly maxIssues?: number
+  /** blob paths remembered for the duplicate check (default `duplicateCheckLimit`; tests make it small) */
+  readonly duplicateLimit?: number
 }
+
+/**
+ * Blob paths remembered for the duplicate check: 1,000,000, in at most 2^21 slots of 21 bytes
+ * (44 MB, outside the JavaScript heap). Past it, the later blob paths are still compared with
+ * the first million, not with each other, and a warning says so.
+ */
+export const duplicateCheckLimit = 1_000_000
 
 export interface ManifestStats {
   readonly blobLists: number
@@ -81,6 +91,106 @@ export const checkDrivePath = (p: string): { expected: string; found: string } |
   return undefined
 }
 
+// ---------------------------------------------------------------- duplicate blob paths
+
+const fmix = (h: number): number => {
+  h ^= h >>> 16
+  h = Math.imul(h, 0x85ebca6b)
+  h ^= h >>> 13
+  h = Math.imul(h, 0xc2b2ae35)
+  return (h ^ (h >>> 16)) >>> 0
+}
+
+/** 0: rename (the default), 1: overwrite, 2: no-overwrite, 3: none given in an export manifest or another value */
+const dispositionCode = (d: string | undefined, purpose: ManifestPurpose): number =>
+  purpose === "export" ? 3 : d === undefined || d === "rename" ? 0 : d === "overwrite" ? 1 : d === "no-overwrite" ? 2 : 3
+const dispositionName = ["rename", "overwrite", "no-overwrite", "none"] as const
+
+/**
+ * The blob paths seen so far, as 128-bit digests (four 32-bit multiply–xor lanes over the UTF-16
+ * units, each finished by MurmurHash3's fmix32) in flat typed arrays with open addressing, with
+ * the line and the disposition of each: no string is kept, and nothing on the JavaScript heap
+ * grows with the blobs. Blob names are case-sensitive, so only exact duplicates match. Two paths
+ * with one digest (odds about n²/2^129) would be reported as duplicates; none can hide one.
+ */
+class BlobPathSet {
+  private keys = new Uint32Array(4 * 1024)
+  private lines = new Int32Array(1024) // line + 1; 0 = an empty slot
+  private dispositions = new Uint8Array(1024)
+  size = 0
+  private readonly h = new Uint32Array(4)
+
+  private digest(s: string): void {
+    let a = 0x811c9dc5
+    let b = 0x9747b28c
+    let c = 0x2545f491
+    let d = 0x6a09e667
+    for (let i = 0; i < s.length; i++) {
+      const k = s.charCodeAt(i)
+      a = Math.imul(a ^ k, 0x01000193)
+      b = Math.imul(b ^ k, 0x5bd1e995)
+      b ^= b >>> 13
+      c = Math.imul(c ^ k, 0xcc9e2d51)
+      c = (c << 15) | (c >>> 17)
+      d = Math.imul(d + k, 0x1b873593) ^ (d >>> 11)
+    }
+    this.h[0] = fmix(a ^ s.length)
+    this.h[1] = fmix(b ^ a)
+    this.h[2] = fmix(c ^ b)
+    this.h[3] = fmix(d ^ c)
+  }
+
+  /** The line and disposition a path was first seen with; undefined (and remembered, if `remember`) when new. */
+  check(path: string, line: number, disposition: number, remember: boolean): { line: number; disposition: number } | undefined {
+    this.digest(path)
+    const [h0, h1, h2, h3] = this.h as unknown as [number, number, number, number]
+    const mask = this.lines.length - 1
+    let i = (h0 ^ h2) & mask
+    while (this.lines[i] !== 0) {
+      const k = 4 * i
+      if (this.keys[k] === h0 && this.keys[k + 1] === h1 && this.keys[k + 2] === h2 && this.keys[k + 3] === h3) return { line: this.lines[i]! - 1, disposition: this.dispositions[i]! }
+      i = (i + 1) & mask
+    }
+    if (!remember) return undefined
+    this.keys.set(this.h, 4 * i)
+    this.lines[i] = line + 1
+    this.dispositions[i] = disposition
+    this.size++
+    if (this.size * 2 > this.lines.length) this.grow()
+    return undefined
+  }
+
+  private grow(): void {
+    const { keys, lines, dispositions } = this
+    const n = lines.length * 2
+    this.keys = new Uint32Array(4 * n)
+    this.lines = new Int32Array(n)
+    this.dispositions = new Uint8Array(n)
+    const mask = n - 1
+    for (let j = 0; j < lines.length; j++) {
+      if (lines[j] === 0) continue
+      let i = (keys[4 * j]! ^ keys[4 * j + 2]!) & mask
+      while (this.lines[i] !== 0) i = (i + 1) & mask
+      this.keys.set(keys.subarray(4 * j, 4 * j + 4), 4 * i)
+      this.lines[i] = lines[j]!
+      this.dispositions[i] = dispositions[j]!
+    }
+  }
+}
+
+/** What happens to two Blobs of one drive with one BlobPath, by their dispositions. */
+const duplicateOutcome = (first: number, second: number): { severity: "error" | "warning"; what: string } => {
+  if (first === 3 || second === 3) return { severity: "warning", what: "the blob is written twice" }
+  if (first === 0 && second === 0) return { severity: "warning", what: "with ImportDisposition rename, both are imported, one of them under a new name, whichever the service takes second" }
+  const both = first === second ? `ImportDisposition ${dispositionName[first]!}` : `ImportDisposition ${dispositionName[first]!} there and ${dispositionName[second]!} here`
+  // what the one the service takes second does, by its disposition: rename, overwrite, no-overwrite
+  const does = ["be renamed", "replace the other", "be skipped"] as const
+  const rank = [2, 0, 1] // "replace the other or be skipped or be renamed"
+  const [a, b] = [first, second].sort((x, y) => rank[x]! - rank[y]!) as [number, number]
+  const what = first === second ? `one would ${does[first]!}` : `one would ${does[a]!} or ${does[b]!}, depending on the order the service takes them`
+  return { severity: "error", what: `with ${both}, ${what}` }
+}
+
 /** The rules as a synchronous consumer of events. `report` gives the verdict. */
 export class ManifestRules {
   private readonly purpose: ManifestPurpose
@@ -107,10 +217,15 @@ export class ManifestRules {
   private blockChecker: BlockListChecker<Pos> | undefined
   private pageChecker: PageRangeChecker<Pos> | undefined
 
+  private readonly blobPaths = new BlobPathSet()
+  private readonly duplicateLimit: number
+  private duplicateLimitReached = false
+
   constructor(file: string, options: CheckOptions = {}) {
     this.purpose = options.purpose ?? "import"
     this.credentialOptional = options.credentialOptional ?? false
     this.log = new IssueLog(file, options.maxIssues ?? 1000)
+    this.duplicateLimit = options.duplicateLimit ?? duplicateCheckLimit
   }
 
   private add(at: Where, field: string, expected: string, found: string, severity: "error" | "warning" = "error"): void {
@@ -214,6 +329,7 @@ export class ManifestRules {
     const at = e.at ?? {}
     const name = checkBlobPath(e.blobPath)
     if (name) this.add(at.BlobPath ?? e, "Blob/BlobPath", name.expected, name.found)
+    this.duplicateBlobPath(e, at.BlobPath ?? e)
     const file = checkDrivePath(e.filePath)
     if (file) this.add(at.FilePath ?? e, "Blob/FilePath", file.expected, file.found)
     if (e.importDisposition !== undefined) {
@@ -223,6 +339,20 @@ export class ManifestRules {
     if (e.snapshot !== undefined && this.purpose === "import") this.add(at.Snapshot ?? e, "Blob/Snapshot", "no Snapshot in an import manifest (it names an exported blob snapshot)", showValue(e.snapshot), "warning")
     for (const p of blobLengthProblems(e.list === "page" ? "page" : "block", e.length)) this.add(at.Length ?? e, "Blob/Length", p.expected, p.found)
     if (e.list === "none" && e.length > 0) this.add(e, "Blob", `a BlockList or PageRangeList describing the blob's ${e.length} bytes`, "neither")
+  }
+
+  /** Two Blobs of the drive (a manifest is one drive's) writing one blob: exact duplicates only, blob names being case-sensitive. */
+  private duplicateBlobPath(e: BlobStart, at: Pos): void {
+    const remember = this.blobPaths.size < this.duplicateLimit
+    const disposition = dispositionCode(e.importDisposition, this.purpose)
+    const first = this.blobPaths.check(e.blobPath, at.line ?? 0, disposition, remember)
+    if (first !== undefined) {
+      const outcome = duplicateOutcome(first.disposition, disposition)
+      this.add(at, "Blob/BlobPath", "each blob written by one Blob of the drive", `${showValue(e.blobPath)}, also the BlobPath of line ${first.line} (${outcome.what})`, outcome.severity)
+    } else if (!remember && !this.duplicateLimitReached) {
+      this.duplicateLimitReached = true
+      this.add(at, "Blob/BlobPath", `at most ${this.duplicateLimit.toLocaleString("en-US")} blobs remembered for the duplicate check`, `more: the blob paths from here on are compared with the first ${this.duplicateLimit.toLocaleString("en-US")} only`, "warning")
+    }
   }
 
   /** The problems the list checker found, at the element it names (at the list itself when it names none: an empty list). */
