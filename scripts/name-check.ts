@@ -6,12 +6,25 @@ import { type CommandSpec, optionValues, runIfMain } from "../lib/cli.ts"
 import { ExitCode, showValue, UsageError } from "../lib/errors.ts"
 import { checkBlobName, checkBlobPath, checkContainer, checkMetadataName, checkSessionId, checkStorageAccount, isForbiddenInBlobName, type NameProblem } from "../lib/names.ts"
 
-/** A name quoted for a person: code points that cannot be seen (forbidden ones) as \uXXXX escapes. */
-const shownName = (name: string): string =>
-  showValue(name).replace(/[\s\S]/gu, (ch) => {
+/**
+ * Code points a terminal does not show as themselves, so that a name could pass for another:
+ * controls, format characters (bidi overrides and isolates such as U+202E, which turns
+ * `invoice\u202Egpj.exe` into what looks like `invoiceexe.jpg`; zero-width characters; U+FEFF),
+ * line and paragraph separators, spaces other than U+0020 (U+00A0 looks like one), surrogates,
+ * private use, and the code points blob names forbid.
+ */
+const invisible = /^(?:[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Cs}\p{Co}]|(?! )\p{Zs})$/u
+
+/** Text for a person's terminal: the invisible code points as \uXXXX (\u{XXXXX}) escapes. */
+export const escapeInvisible = (text: string): string =>
+  text.replace(/[\s\S]/gu, (ch) => {
     const cp = ch.codePointAt(0)!
-    return isForbiddenInBlobName(cp) ? (cp > 0xffff ? `\\u{${cp.toString(16).toUpperCase()}}` : `\\u${cp.toString(16).toUpperCase().padStart(4, "0")}`) : ch
+    if (!invisible.test(ch) && !isForbiddenInBlobName(cp)) return ch
+    return cp > 0xffff ? `\\u{${cp.toString(16).toUpperCase()}}` : `\\u${cp.toString(16).toUpperCase().padStart(4, "0")}`
   })
+
+/** A name quoted for a person (JSON lines keep the real string). */
+const shownName = (name: string): string => escapeInvisible(showValue(name))
 
 const kinds: ReadonlyArray<readonly [option: string, kind: string, check: (name: string) => NameProblem | undefined, description: string]> = [
   ["container", "container", checkContainer, "a container name"],
@@ -42,7 +55,7 @@ export const command: CommandSpec = {
           }
           invalid++
           if (ctx.out.json) ctx.out.event("name", { kind: option, name, valid: false, expected: problem.expected, found: problem.found })
-          else ctx.io.stderr(`${shown}: expected ${problem.expected}, found ${problem.found}\n`)
+          else ctx.io.stderr(`${shown}: expected ${problem.expected}, found ${escapeInvisible(problem.found)}\n`)
         }
       }
       if (checked === 0) {
