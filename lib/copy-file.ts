@@ -18,7 +18,9 @@
  * `checkpointBytes` (default 64 MiB) and at the end, the partial file is fsynced and THEN
  * `onDurable` is called with the descriptors of the chunks that became durable: the caller
  * appends its journal record there, so a record never claims data that is not on the drive.
- * The last checkpoint has `complete: true`; after it the file is renamed, the folder fsynced
+ * At the first checkpoint of a partial file this call created, its folder (and every folder made
+ * for it) is fsynced too, so that the partial file's name is as durable as the bytes a record
+ * will claim. The last checkpoint has `complete: true`; after it the file is renamed, the folder fsynced
  * (and the folders created for it), and `copyFile` returns: from then on the target name holds
  * the whole file durably.
  *
@@ -285,6 +287,7 @@ export const copyFile = <K extends BlobKind, E = never, R = never>(
         })
 
         const writer = Effect.gen(function* () {
+          let named = startAt > 0
           let pending: Array<Fiber.RuntimeFiber<HashResult>> = []
           let last = startAt
           const checkpoint = (durable: number) =>
@@ -295,6 +298,11 @@ export const copyFile = <K extends BlobKind, E = never, R = never>(
               const complete = durable === length
               if (complete) yield* Deferred.await(sourceWhole)
               yield* dst.sync.pipe(Effect.mapError(writeFail))
+              if (!named) {
+                // a partial file made by this call: its name (and the folders made for it) durable before a record claims its bytes
+                for (const dir of [path.dirname(target), ...changedDirs]) yield* syncDirectory(dir, path.dirname(shownTarget))
+                named = true
+              }
               descriptors += added.length
               if (onDurable) yield* onDurable({ kind, durable, added, complete })
               last = durable

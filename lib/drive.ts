@@ -354,8 +354,8 @@ const acquireLock = (
     const create = Effect.scoped(
       Effect.gen(function* () {
         const f = yield* fs.open(lockPath, { flag: "wx", mode: 0o644 })
-        yield* f.writeAll(new TextEncoder().encode(text))
-        yield* f.sync
+        // a lock this call made but could not fill is removed: left empty, it would lock the drive for good
+        yield* Effect.zipRight(f.writeAll(new TextEncoder().encode(text)), f.sync).pipe(Effect.tapError(() => fs.remove(lockPath).pipe(Effect.ignore)))
       }),
     )
     let note: string | undefined
@@ -516,7 +516,12 @@ export type DriveUse =
       /** the driveset's Encryption, acted on for a volume (Encrypt of anything else is refused) */
       readonly encryption?: DriveEncryption
     }
-  | { readonly kind: "known"; readonly driveId: string }
+  | {
+      readonly kind: "known"
+      readonly driveId: string
+      /** an abort resumed: its drive may have lost its identity file to the abort already (no manifest may be there either) */
+      readonly identityMayBeGone?: boolean
+    }
 
 /**
  * A driveset row as a first use of its drive. With `target` (the platform and the root
@@ -665,6 +670,7 @@ export const checkDrive = (o: OpenDriveOptions): Effect.Effect<CheckedDrive, Ope
 
     const unchanged = (driveId: string): CheckedDrive => ({ driveId, commit: Effect.succeed(made(driveId, false, false)) })
     if (use.kind === "known") {
+      if (identity === undefined && use.identityMayBeGone === true) return unchanged(use.driveId)
       if (identity === undefined) return yield* Effect.fail(new DriveIdentityMismatch({ drive, root, expected: use.driveId, found: `no ${identityFileName}` }))
       if (identity.driveId !== use.driveId) return yield* Effect.fail(new DriveIdentityMismatch({ drive, root, expected: use.driveId, found: `drive ${identity.driveId}` }))
       return unchanged(identity.driveId)

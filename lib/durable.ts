@@ -16,9 +16,22 @@
 import * as FileSystem from "@effect/platform/FileSystem"
 import { Effect } from "effect"
 import { spawn } from "node:child_process"
+import { createHash } from "node:crypto"
 import * as path from "node:path"
 import { FileUnwritable } from "./errors.ts"
 import { unwritable } from "./files.ts"
+
+/**
+ * The temp name a whole-file write goes through beside `target`: `.<name>.waie-tmp`, or
+ * `.<md5 of the name>.waie-tmp` when that would pass 255 bytes. Deterministic, so that a write
+ * cut short by a crash leaves no litter once the same file is written again (and PrepImport's
+ * abort knows what to remove).
+ */
+export const tempPathOf = (target: string): string => {
+  const base = path.basename(target)
+  const name = `.${base}.waie-tmp`
+  return path.join(path.dirname(target), Buffer.byteLength(name) <= 255 ? name : `.${createHash("md5").update(base).digest("hex").toUpperCase()}.waie-tmp`)
+}
 
 /** fsync a folder (its entries). A no-op on Windows, where a folder cannot be opened. */
 export const syncDirectory = (dir: string, shown: string = dir): Effect.Effect<void, FileUnwritable, FileSystem.FileSystem> =>
@@ -103,13 +116,18 @@ export const syncfsAvailable = (dir: string): Effect.Effect<boolean> =>
     )
   })
 
-/** Write a small whole file durably under its final name: temp beside it, fsync, chmod, rename, folder fsync. */
+/**
+ * Write a small whole file durably under its final name: temp beside it, fsync, chmod, rename,
+ * folder fsync — and the fsync of the parent of every folder made for it, without which the
+ * file's folder itself could vanish in a crash.
+ */
 export const writeFileDurably = (target: string, bytes: Uint8Array, mode: number): Effect.Effect<void, FileUnwritable, FileSystem.FileSystem> =>
   Effect.gen(function* () {
     const fs = yield* FileSystem.FileSystem
     const fail = unwritable(target)
-    yield* fs.makeDirectory(path.dirname(target), { recursive: true }).pipe(Effect.mapError(fail))
-    const temp = path.join(path.dirname(target), `.${path.basename(target)}.waie-tmp`)
+    const made = new Set<string>()
+    yield* ensureDirectory(path.dirname(target), made)
+    const temp = tempPathOf(target)
     yield* Effect.scoped(
       Effect.gen(function* () {
         const f = yield* fs.open(temp, { flag: "w", mode }).pipe(Effect.mapError(fail))
@@ -120,5 +138,6 @@ export const writeFileDurably = (target: string, bytes: Uint8Array, mode: number
     yield* fs.chmod(temp, mode).pipe(Effect.mapError(fail))
     yield* fs.rename(temp, target).pipe(Effect.mapError(fail))
     yield* syncDirectory(path.dirname(target))
+    for (const dir of made) if (dir !== path.dirname(target)) yield* syncDirectory(dir)
   })
 

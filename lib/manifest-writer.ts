@@ -11,11 +11,12 @@
  *   even when empty;
  * - text escaped by `lib/xml.ts` (`&`, `<`, `>`, CR as `&#13;`), attributes also `"`, LF, TAB.
  */
-import { FileSystem } from "@effect/platform"
+import * as FileSystem from "@effect/platform/FileSystem"
 import { Effect, Stream } from "effect"
 import { createHash } from "node:crypto"
 import * as path from "node:path"
 import { isLength } from "./blocks.ts"
+import { tempPathOf } from "./durable.ts"
 import { FileUnwritable, InvalidInput, showValue } from "./errors.ts"
 import { unwritable } from "./files.ts"
 import type { FileRef, ManifestEvent } from "./manifest-model.ts"
@@ -163,7 +164,6 @@ export interface WrittenManifest {
   readonly bytes: number
 }
 
-let tempCounter = 0
 
 /**
  * Write a manifest to `target` from a stream of events, computing the MD5 of the bytes while
@@ -180,7 +180,8 @@ export const writeManifest = <E, R>(
   Effect.gen(function* () {
     const fs = yield* FileSystem.FileSystem
     const dir = path.dirname(target)
-    const temp = path.join(dir, `.${path.basename(target)}.${process.pid}.${++tempCounter}.tmp`)
+    // deterministic: a temp file a crash left is replaced by the next write, not left beside it
+    const temp = tempPathOf(target)
     const write = Effect.scoped(
       Effect.gen(function* () {
         const file = yield* fs.open(temp, { flag: "w", mode: 0o600 }).pipe(Effect.mapError(unwritable(shown)))

@@ -28,10 +28,10 @@ import { readDatasetFile, validateDataset } from "./dataset.ts"
 import { type CheckedDrive, checkDrive, type Drive, type ProtectedPath, resolveDriveRoot, useFromRow } from "./drive.ts"
 import { FilePathAllocator, localPathOf, sideFilePath } from "./drive-paths.ts"
 import { type DrivesetRow, driveName, loadDriveset, readDrivesetFile } from "./driveset.ts"
-import { syncDirectory, writeFileDurably } from "./durable.ts"
 import { BlobListFileChanged, FileUnreadable, type FileUnwritable, InvalidInput, SourceChanged, UsageError } from "./errors.ts"
+import { ensureDirectory, syncDirectory, tempPathOf, writeFileDurably } from "./durable.ts"
 import { checkLimitsMatch, type FreeSpaceLimit, limitedFree, limitFor } from "./free-space.ts"
-import { readWhole, unwritable } from "./files.ts"
+import { readWhole, unreadable, unwritable } from "./files.ts"
 import { md5Hex } from "./hash.ts"
 import {
   applyEvent,
@@ -343,6 +343,25 @@ const copySession = (ctx: SessionContext, rec: SessionRecord | undefined) =>
     let copiedBytes = 0
     const progress = makeProgress(ctx.io, ctx.out, ctx.totalBytes, ctx.totalFiles)
 
+    /**
+     * A resume: the folders an interrupted run made may not be durable yet (it stopped before
+     * their parents' fsync, and the copiers sync only the folders they make themselves). Before
+     * a file is copied again, each folder above its own (up to the drive's root) is synced,
+     * once per run; the side-file folder and the session's folder on every drive up front.
+     */
+    const durableDirs = new Set<string>()
+    const syncAncestors = (root: string, dir: string) =>
+      Effect.gen(function* () {
+        const fs = yield* FileSystem.FileSystem
+        const top = path.resolve(root)
+        for (let at = path.resolve(dir); !durableDirs.has(at); at = path.dirname(at)) {
+          durableDirs.add(at)
+          if (yield* fs.exists(at).pipe(Effect.orElseSucceed(() => false))) yield* syncDirectory(at)
+          if (at === top || path.dirname(at) === at || !at.startsWith(top)) break
+        }
+      })
+    if (rec !== undefined) for (const d of ctx.sessionDrives) yield* syncAncestors(d.drive.root, localPathOf(d.drive.root, `\\${sessionId}`, req.platform))
+
     const batchFor = (d: SessionDrive) =>
       Effect.gen(function* () {
         const have = batches.get(d.drive.driveId)
@@ -488,6 +507,7 @@ const copySession = (ctx: SessionContext, rec: SessionRecord | undefined) =>
             ])
           }
         const target = localPathOf(d!.drive.root, filePath!, req.platform)
+        if (rec !== undefined) yield* syncAncestors(d!.drive.root, path.dirname(path.dirname(target)))
         copied++
         copiedBytes += file.length
         if (file.length <= smallFileLimit && startAt === 0) {
@@ -565,11 +585,46 @@ const finishSession = (ctx: SessionContext) =>
 const requireGiven = (v: Given | undefined, flag: string, why: string): Effect.Effect<Given, UsageError> =>
   v === undefined ? Effect.fail(new UsageError({ command: "PrepImport", message: `${flag} is required ${why}` })) : Effect.succeed(v)
 
+/**
+ * Write the journal's first `end` bytes again, in place, and fsync them, before a run appends to
+ * it. The run that wrote them may have stopped on a failed fsync: Linux then marks the pages
+ * clean though they never reached the disk, so the bytes read back fine from the page cache yet
+ * are lost at the next power cut, and a later fsync that succeeds does not save them. Such a
+ * journal would end up with a hole under records appended after it. An fsync is never retried
+ * on the same dirty pages: the bytes are written again, which makes them dirty again.
+ */
+const rewriteDurably = (journal: Given, end: number): Effect.Effect<void, FileUnwritable | FileUnreadable, FileSystem.FileSystem> =>
+  Effect.scoped(
+    Effect.gen(function* () {
+      const fs = yield* FileSystem.FileSystem
+      const f = yield* fs.open(journal.real, { flag: "r+" }).pipe(Effect.mapError(unwritable(journal.shown)))
+      const chunk = new Uint8Array(Math.min(end, 1024 * 1024))
+      for (let at = 0; at < end; ) {
+        const n = Math.min(chunk.length, end - at)
+        yield* f.seek(at, "start")
+        let got = 0
+        while (got < n) {
+          const r = Number(yield* f.read(chunk.subarray(got, n)).pipe(Effect.mapError(unreadable(journal.shown))))
+          if (r === 0) return yield* Effect.fail(new FileUnreadable({ path: journal.shown, code: "EIO", reason: `ended at ${at + got} bytes, before the ${end} the journal was read with` }))
+          got += r
+        }
+        yield* f.seek(at, "start")
+        yield* f.writeAll(chunk.subarray(0, n)).pipe(Effect.mapError(unwritable(journal.shown)))
+        at += n
+      }
+      yield* f.sync.pipe(Effect.mapError(unwritable(journal.shown)))
+    }),
+  )
+
 const readState = (journal: Given): Effect.Effect<JournalState | undefined, FileUnreadable | InvalidInput, FileSystem.FileSystem> =>
   Effect.gen(function* () {
     const fs = yield* FileSystem.FileSystem
     const exists = yield* fs.exists(journal.real).pipe(Effect.orElseSucceed(() => false))
     if (!exists) return undefined
+    // a journal without one intact record (a crash while its first records were written) holds
+    // nothing: it is taken as no journal, and a first session starts it again
+    const intact = yield* Stream.runHead(Stream.filter(readJournalFile(journal.real, journal.shown), (e) => e._tag !== "TornTail"))
+    if (Option.isNone(intact)) return undefined
     return yield* replayJournal(journal.real, journal.shown)
   })
 
@@ -577,12 +632,18 @@ const keyOf = (row: DrivesetRow): string => (row.key ? Redacted.value(row.key) :
 
 interface OpenPlan {
   /** drives of the journal, reopened by their recorded root and DriveId */
-  readonly known: ReadonlyArray<{ readonly driveId: string; readonly root: string; readonly name: string }>
+  readonly known: ReadonlyArray<{ readonly driveId: string; readonly root: string; readonly name: string; readonly identityMayBeGone?: boolean }>
   /** drives new to the journal, from a driveset */
   readonly added: ReadonlyArray<DrivesetRow>
 }
 
-const openDrives = (req: PrepImportRequest, journalId: string, plan: OpenPlan, protectedPaths: ReadonlyArray<ProtectedPath>) =>
+/**
+ * Check and lock every drive, run `beforeCommit`, then give the new drives their identity files
+ * (and format them). A first session creates its journal in `beforeCommit`: a drive must never
+ * name a journal id that no durable journal holds (a crash in between would leave the drive
+ * refused as another journal's by the same session run again).
+ */
+const openDrives = <E = never, R = never>(req: PrepImportRequest, journalId: string, plan: OpenPlan, protectedPaths: ReadonlyArray<ProtectedPath>, beforeCommit: Effect.Effect<void, E, R> = Effect.void as Effect.Effect<void, E, R>) =>
   Effect.gen(function* () {
     const limits = req.freeSpace ?? []
     const unmatched = checkLimitsMatch("PrepImport", limits, [
@@ -597,7 +658,7 @@ const openDrives = (req: PrepImportRequest, journalId: string, plan: OpenPlan, p
     // every drive is checked (and locked) before any is formatted or given its identity file
     const knownChecked = yield* Effect.forEach(plan.known, (k) =>
       Effect.gen(function* () {
-        const checked = yield* checkDrive({ root: k.root, drive: k.name, journalId, journalPath: req.journal.real, protectedPaths, use: { kind: "known", driveId: k.driveId } })
+        const checked = yield* checkDrive({ root: k.root, drive: k.name, journalId, journalPath: req.journal.real, protectedPaths, use: { kind: "known", driveId: k.driveId, ...(k.identityMayBeGone === true ? { identityMayBeGone: true } : {}) } })
         return { checked, name: k.name, key: yield* keptKey(req.journal.real, k.driveId) }
       }),
     )
@@ -620,6 +681,7 @@ const openDrives = (req: PrepImportRequest, journalId: string, plan: OpenPlan, p
     }
     // an Encrypt volume's key is the recovery password manage-bde made (Windows)
     const commit = (d: { readonly checked: CheckedDrive; readonly key: string }) => Effect.map(d.checked.commit, (drive) => ({ drive: limited(drive), key: drive.recoveryKey !== undefined ? Redacted.value(drive.recoveryKey) : d.key }))
+    yield* beforeCommit
     const known = yield* Effect.forEach(knownChecked, commit)
     const added = yield* Effect.forEach(addedChecked, commit)
     for (const d of [...known, ...added]) for (const note of d.drive.notes) yield* Effect.logInfo(note)
@@ -682,25 +744,34 @@ const newSession = (req: PrepImportRequest, out: Output, io: Io) =>
     if (warning) out.note(warning)
     const journalId = state?.journalId ?? newJournalId()
     const sources = yield* datasetSources(dataSet, req)
-    const opened = yield* openDrives(req, journalId, { known: knownDrives(state), added: newRows }, protectedPathsOf(req, sources))
-    const drives = [...opened.known, ...opened.added]
-    if (drives.length === 0) return yield* Effect.fail(new SessionRefused({ journal: journal.shown, reason: "there is no drive to copy to" }))
+    if (knownDrives(state).length + newRows.length === 0) return yield* Effect.fail(new SessionRefused({ journal: journal.shown, reason: "there is no drive to copy to" }))
 
-    // the journal: created for a first session, else continued after its last intact record
+    // the journal: created for a first session (before any drive is given an identity naming it), else continued after its last intact record
     const logDir = state?.logDirectory ?? path.resolve(req.logDir?.real ?? process.cwd())
-    if (!state) yield* fs.makeDirectory(path.dirname(journal.real), { recursive: true }).pipe(Effect.mapError(unwritable(journal.shown)))
-    const writer = yield* openJournalWriter(journal.real, state?.end ?? 0, journal.shown)
-    if (!state) {
-      yield* saveCredential(journal.real, credential)
-      yield* writer.append(
-        [
-          { _tag: "JournalCreated", journalId, writer: clientCreator },
-          { _tag: "LogDirectory", path: logDir },
-          { _tag: "Credential", kind: credential.kind, fingerprint: fingerprintOf(credential) },
-        ],
-        { sync: true },
-      )
-    }
+    let opening: JournalWriter | undefined
+    const createJournal = Effect.gen(function* () {
+      if (!state) {
+        const made = new Set<string>()
+        yield* ensureDirectory(path.dirname(journal.real), made, path.dirname(journal.shown))
+        for (const dir of made) yield* syncDirectory(dir)
+      }
+      opening = yield* openJournalWriter(journal.real, state?.end ?? 0, journal.shown)
+      if (state) yield* rewriteDurably(journal, state.end)
+      if (!state) {
+        yield* saveCredential(journal.real, credential)
+        yield* opening.append(
+          [
+            { _tag: "JournalCreated", journalId, writer: clientCreator },
+            { _tag: "LogDirectory", path: logDir },
+            { _tag: "Credential", kind: credential.kind, fingerprint: fingerprintOf(credential) },
+          ],
+          { sync: true },
+        )
+      }
+    })
+    const opened = yield* openDrives(req, journalId, { known: knownDrives(state), added: newRows }, protectedPathsOf(req, sources), createJournal)
+    const drives = [...opened.known, ...opened.added]
+    const writer = opening!
     const dataSetHash = md5Hex(yield* readWhole(dataSet.real, dataSet.shown))
     const sessionEvents: Array<JournalEvent> = [{ _tag: "SessionStarted", sessionId, dataSet: path.resolve(dataSet.real), dataSetHash, mounts: [...req.mountTexts] }]
     const freeBytes: Array<number> = []
@@ -721,10 +792,11 @@ const newSession = (req: PrepImportRequest, out: Output, io: Io) =>
         freeBytes: free,
       })
     }
-    yield* writer.append(sessionEvents, { sync: true })
+    // the job files first: they alone keep the drives' BitLocker keys (the journal holds none), and a resume reads them
     for (const d of opened.added) {
       yield* writeDriveInfo(journal.real, d, "")
     }
+    yield* writer.append(sessionEvents, { sync: true })
     out.note(`session ${sessionId}: ${plural(summary.files, "file")}, ${summary.bytes} bytes, onto ${plural(drives.length, "drive")}`)
     const ctx: SessionContext = {
       req,
@@ -783,6 +855,7 @@ const resumeSession = (req: PrepImportRequest, out: Output, io: Io) =>
     const opened = yield* openDrives(r, state!.journalId, { known: knownDrives(state), added: [] }, protectedPathsOf(r, sources))
     const rec = yield* readSessionRecord(req.journal, latest.sessionId)
     const writer = yield* openJournalWriter(req.journal.real, state!.end, req.journal.shown)
+    yield* rewriteDurably(req.journal, state!.end)
     if (state!.tornTail) out.note(`${req.journal.shown}: its last record was torn (line ${state!.tornTail.line}); it was cut off`)
     const sessionDrives = latest.drives.map((id) => opened.known.find((k) => k.drive.driveId === id)!).filter((d) => d !== undefined)
     out.note(`resuming session ${latest.sessionId}: ${plural(rec.completed.size, "file")} already copied`)
@@ -828,6 +901,7 @@ const continueSession = (req: PrepImportRequest, out: Output, io: Io) =>
           if (state!.drives.has(d.drive.driveId)) return yield* Effect.fail(new SessionRefused({ journal: req.journal.shown, reason: `drive ${d.drive.drive} (${d.drive.driveId}) is already one of the journal's drives` }))
         }
         const writer = yield* openJournalWriter(req.journal.real, state!.end, req.journal.shown)
+        yield* rewriteDurably(req.journal, state!.end)
         const events: Array<JournalEvent> = []
         for (const [i, d] of opened.added.entries()) {
           events.push({ _tag: "DriveAdded", sessionId: latest.sessionId, driveId: d.drive.driveId, root: d.drive.root, name: d.drive.drive, format: d.drive.formatted, encryption: rows[i]!.encryption, identity: d.drive.identity, freeBytes: yield* d.drive.freeBytes() })
@@ -848,7 +922,6 @@ const abortSession = (req: PrepImportRequest, out: Output) =>
     const state = yield* readState(req.journal)
     const latest = yield* interruptedSession(req, state, "abort")
     const first = state!.sessions.length === 1
-    const opened = yield* openDrives(req, state!.journalId, { known: knownDrives(state), added: [] }, [])
     // the state before the session: replay the journal up to the session's first record
     let before: JournalState | undefined
     yield* Stream.runForEach(readJournalFile(req.journal.real, req.journal.shown), (e) =>
@@ -856,21 +929,27 @@ const abortSession = (req: PrepImportRequest, out: Output) =>
         if (e._tag !== "TornTail" && e.offset < latest.offset) before = applyEvent(before, e)
       }),
     )
+    // a drive the session added may have lost its identity file to an abort that was cut short
+    const known = knownDrives(state).map((k) => (before?.drives.get(k.driveId) === undefined ? { ...k, identityMayBeGone: true } : k))
+    const opened = yield* openDrives(req, state!.journalId, { known, added: [] }, [])
     for (const d of opened.known) {
       yield* fs.remove(path.join(d.drive.root, latest.sessionId), { recursive: true }).pipe(Effect.catchAll(() => Effect.void))
       const addedBySession = before?.drives.get(d.drive.driveId) === undefined
       if (addedBySession) {
-        yield* fs.remove(path.join(d.drive.root, manifestFileName)).pipe(Effect.catchAll(() => Effect.void))
-        yield* fs.remove(path.join(d.drive.root, "waie-drive.json")).pipe(Effect.catchAll(() => Effect.void))
-        yield* fs.remove(jobFilePath(req.journal.real, d.drive.driveId)).pipe(Effect.catchAll(() => Effect.void))
+        // with the temp files a write cut short by a crash may have left beside them
+        for (const p of [path.join(d.drive.root, manifestFileName), path.join(d.drive.root, "waie-drive.json"), jobFilePath(req.journal.real, d.drive.driveId)]) {
+          for (const q of [p, tempPathOf(p)]) yield* fs.remove(q).pipe(Effect.catchAll(() => Effect.void))
+        }
       }
       yield* syncDirectory(d.drive.root)
     }
     if (first) {
       yield* fs.remove(req.journal.real).pipe(Effect.mapError(unwritable(req.journal.shown)))
-      yield* fs.remove(`${req.journal.real}.credential`).pipe(Effect.catchAll(() => Effect.void))
+      for (const q of [`${req.journal.real}.credential`, tempPathOf(`${req.journal.real}.credential`)]) yield* fs.remove(q).pipe(Effect.catchAll(() => Effect.void))
     } else {
       yield* fs.truncate(req.journal.real, latest.offset).pipe(Effect.mapError(unwritable(req.journal.shown)))
+      // the cut durable: else a crash could bring the aborted session back into the journal
+      yield* Effect.scoped(Effect.flatMap(fs.open(req.journal.real, { flag: "r+" }), (f) => f.sync)).pipe(Effect.mapError(unwritable(req.journal.shown)))
       // manifests as the completed sessions left them (a crash may have rewritten some)
       const credential = yield* sessionCredential(req.journal.real, undefined, state!.credential)
       for (const d of opened.known) {

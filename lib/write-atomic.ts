@@ -4,14 +4,14 @@
  * allows opening a folder; Windows does not, and there the rename is as durable as it gets).
  * Text arrives as a stream of strings and is written in ~1 MiB batches, so memory stays flat.
  */
-import { FileSystem } from "@effect/platform"
+import * as FileSystem from "@effect/platform/FileSystem"
 import { Effect, Stream } from "effect"
 import * as path from "node:path"
 import type { FileUnwritable } from "./errors.ts"
+import { syncDirectory, tempPathOf } from "./durable.ts"
 import { unwritable } from "./files.ts"
 
 const batchBytes = 1024 * 1024
-let counter = 0
 
 export const writeTextAtomically = <E, R>(
   real: string,
@@ -21,7 +21,7 @@ export const writeTextAtomically = <E, R>(
   Effect.gen(function* () {
     const fs = yield* FileSystem.FileSystem
     const dir = path.dirname(real)
-    const tmp = path.join(dir, `.${path.basename(real)}.${process.pid}-${++counter}.tmp`)
+    const tmp = tempPathOf(real)
     const fail = unwritable(shown)
     const write = Effect.scoped(
       Effect.gen(function* () {
@@ -50,5 +50,6 @@ export const writeTextAtomically = <E, R>(
       Effect.mapError(fail),
       Effect.onError(() => fs.remove(tmp).pipe(Effect.ignore)),
     )
-    yield* Effect.scoped(Effect.flatMap(fs.open(dir, { flag: "r" }), (d) => d.sync)).pipe(Effect.ignore)
+    // a failed folder fsync is an error like any other: the rename may not survive a crash (Windows cannot open a folder: a no-op there)
+    yield* syncDirectory(dir, path.dirname(shown))
   })
