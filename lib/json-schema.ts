@@ -798,7 +798,7 @@ export const commandSchemas: ReadonlyArray<CommandSchema> = [
       },
       tornTail: {
         doc: "The journal ends in a record cut short (a crash while appending).",
-        fields: { line: req(t.line, "where the torn record starts"), reason: req(t.string, "what is wrong with it") },
+        fields: { file: req(t.string, "the journal as the command line named it"), line: req(t.line, "where the torn record starts"), reason: req(t.string, "what is wrong with it") },
       },
       summary: { doc: "How many records.", fields: { records: req(t.count, "intact records"), tornTail: req(t.boolean, "a torn tail follows them") } },
     },
@@ -1423,7 +1423,7 @@ export const exampleLines: ReadonlyArray<readonly [command: string, type: string
   ["manifest write --out", "manifestWritten", String.raw`{"type":"manifestWritten","file":"rewritten.xml","bytes":1727,"hash":"CC79708AFDE32AC230974698C8B2F9D9"}`],
   ["journal json", "summary", String.raw`{"type":"summary","records":1,"tornTail":true}`],
   ["journal json", "record", String.raw`{"type":"record","line":132,"time":"2026/11/22 00:43:11.082","recordType":"CopySessionCompleted","checksum":true,"fields":[["SessionId","session#1"]]}`],
-  ["journal json", "tornTail", String.raw`{"type":"tornTail","line":13,"reason":"[EndValue] missing for DriveState"}`],
+  ["journal json", "tornTail", String.raw`{"type":"tornTail","file":"logs/job.jrn","line":13,"reason":"[EndValue] missing for DriveState"}`],
   ["copylog check", "failedBlob", String.raw`{"type":"failedBlob","status":"FileNotFound","blobPath":"pictures/animals/koala.jpg","filePath":"\\animals\\koala.jpg","length":24248,"importDisposition":{"status":"Cancelled","value":"rename"},"list":"block","failures":{"status":"FileNotFound","ranges":[{"status":"Cancelled","kind":"block","count":4,"bytes":24248,"first":[{"offset":0,"length":6062},{"offset":6062,"length":6062},{"offset":12124,"length":6062}]}]},"description":"FileNotFound; 4 blocks Cancelled"}`],
   ["copylog check", "summary", String.raw`{"type":"summary","file":"../file-not-found.log","valid":true,"version":"2014-11-01","driveId":"9WM35C2V","driveStatus":"CompletedWithErrors","blobs":1,"bytes":24248,"blobStatus":{"FileNotFound":1},"dispositionStatus":{"Cancelled":1},"blocks":4,"pageRanges":0,"rangeStatus":{"Cancelled":4},"metadataStatus":{},"propertiesStatus":{},"failedBlobs":1,"failedRanges":4,"failedRangeBytes":24248}`],
   ["copylog json", "drive", String.raw`{"type":"drive","file":"copy.log","version":"2014-11-01","driveId":"9WM35C2V"}`],

@@ -25,7 +25,7 @@ export const command: CommandSpec = {
           Effect.sync(() => {
             if (entry._tag === "TornTail") {
               torn = true
-              ctx.io.stdout(JSON.stringify({ type: "tornTail", line: entry.line, reason: entry.reason }) + "\n")
+              ctx.io.stdout(JSON.stringify({ type: "tornTail", file: shown, line: entry.line, reason: entry.reason }) + "\n")
               return
             }
             records++
