@@ -253,6 +253,7 @@ const exitCodeByTag: Readonly<Record<string, number>> = {
   StorageError: 3,
   SessionRefused: 1,
   DataDoesNotFit: 5,
+  DriveFull: 5,
   AzuriteFailed: 3,
 }
 

@@ -500,6 +500,13 @@ export class JournalOrder {
         return
       }
       case "FileSkipped":
+        // a drive that ran out of space leaves its files in flight (and the one being placed) to a later phase (PrepImport's DriveFull)
+        if (e.reason.startsWith("drive full: ") && s.inFlight.has(e.file)) {
+          s.inFlight.delete(e.file)
+          this.setSkipped(s, e.file, true)
+          return
+        }
+        if (e.reason.startsWith("drive full: ") && s.phase > 0 && this.isSkipped(s, e.file)) return
         if (e.file !== s.nextFile) throw new Bad("File", `file ${s.nextFile} (the files of a session are recorded in order, from 0)`, String(e.file))
         s.nextFile++
         this.setSkipped(s, e.file, true)

@@ -44,12 +44,16 @@ interface PendingBlob {
   done: boolean
 }
 
+/** The reason of a FileSkipped record for a file a full drive left to another (PrepImport's DriveFull). */
+export const driveFullReason = "drive full: "
+
 /** Pass 1: the blob lists of the chosen sessions that have files on the drive, in order. */
 const listsOnDrive = (o: BuildOptions): Effect.Effect<Array<ListKey>, FileUnreadable | InvalidInput, FileSystem.FileSystem> =>
   Effect.gen(function* () {
     const wanted = new Set(o.sessions)
     const defined = new Map<string, ListKey>()
-    const used = new Set<string>()
+    /** files started on the drive (but those a full drive left to another): `session\0file` → list */
+    const started = new Map<string, string>()
     const order: Array<string> = []
     yield* Stream.runForEach(readJournalFile(o.journal), (e) =>
       Effect.sync(() => {
@@ -58,10 +62,13 @@ const listsOnDrive = (o: BuildOptions): Effect.Effect<Array<ListKey>, FileUnread
           if (!defined.has(k)) order.push(k)
           defined.set(k, { sessionId: e.sessionId, blobList: e.blobList, ...(e.metadata ? { metadata: e.metadata } : {}), ...(e.properties ? { properties: e.properties } : {}) })
         } else if (e._tag === "FileStarted" && e.driveId === o.driveId && wanted.has(e.sessionId)) {
-          used.add(`${e.sessionId}\0${e.blobList}`)
+          started.set(`${e.sessionId}\0${e.file}`, `${e.sessionId}\0${e.blobList}`)
+        } else if (e._tag === "FileSkipped" && e.reason === `${driveFullReason}${o.driveId}`) {
+          started.delete(`${e.sessionId}\0${e.file}`)
         }
       }),
     )
+    const used = new Set(started.values())
     return order.filter((k) => used.has(k)).map((k) => defined.get(k)!)
   })
 
@@ -138,6 +145,14 @@ const listBlobs = (o: BuildOptions, list: ListKey): Stream.Stream<ManifestEvent,
               pushAll(p.ranges, e.ranges)
             }
             return []
+          }
+          case "FileSkipped": {
+            // a drive that ran out of space left the file to another: it is not on this one
+            if (e.reason !== `${driveFullReason}${o.driveId}` || !pending.has(e.file)) return []
+            pending.delete(e.file)
+            lengths.delete(e.file)
+            queue.splice(queue.indexOf(e.file), 1)
+            return flush()
           }
           case "FilesCompleted": {
             for (const f of e.files) {

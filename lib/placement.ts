@@ -119,7 +119,7 @@ interface DriveState {
   readonly id: string
   readonly freeBytes: number
   readonly clusterBytes: number
-  readonly capacity: number
+  capacity: number
   files: number
   bytes: number
   footprint: number
@@ -212,6 +212,15 @@ export class Placer {
     this.unplacedFiles++
     this.unplacedBytes += item.length
     return undefined
+  }
+
+  /**
+   * Drive `index` takes no more files: it ran out of room before its measured free space said it
+   * would (PrepImport met ENOSPC there). What it holds stays counted.
+   */
+  markFull(index: number): void {
+    const d = this.drive(index)
+    d.capacity = Math.min(d.capacity, d.footprint)
   }
 
   usage(): ReadonlyArray<DriveUsage> {

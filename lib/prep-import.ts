@@ -21,14 +21,14 @@ import { createHash } from "node:crypto"
 import * as path from "node:path"
 import { blockSize } from "./blocks.ts"
 import type { Io, Output } from "./cli.ts"
-import { copyFile, type CopyCheckpoint } from "./copy-file.ts"
+import { copyFile, type CopyCheckpoint, partialPathOf } from "./copy-file.ts"
 import { type CopiedFile, type DurableBatch, makeDurableBatch, type SmallFile } from "./copy-batch.ts"
 import { type Credential, fingerprintOf, saveCredential, sessionCredential } from "./credential.ts"
 import { readDatasetFile, validateDataset } from "./dataset.ts"
 import { type CheckedDrive, checkDrive, type Drive, type ProtectedPath, resolveDriveRoot, useFromRow } from "./drive.ts"
 import { FilePathAllocator, localPathOf, sideFilePath } from "./drive-paths.ts"
 import { type DrivesetRow, driveName, loadDriveset, readDrivesetFile } from "./driveset.ts"
-import { BlobListFileChanged, FileUnreadable, type FileUnwritable, InvalidInput, SourceChanged, UsageError } from "./errors.ts"
+import { BlobListFileChanged, FileUnreadable, FileUnwritable, InvalidInput, SourceChanged, UsageError } from "./errors.ts"
 import { ensureDirectory, syncDirectory, tempPathOf, writeFileDurably } from "./durable.ts"
 import { checkLimitsMatch, type FreeSpaceLimit, limitedFree, limitFor } from "./free-space.ts"
 import { readWhole, unreadable, unwritable } from "./files.ts"
@@ -46,7 +46,7 @@ import {
   writerName,
 } from "./journal.ts"
 import { jobFilePath, jobFileText } from "./job-file.ts"
-import { manifestEventsForDrive } from "./manifest-build.ts"
+import { driveFullReason, manifestEventsForDrive } from "./manifest-build.ts"
 import { writeManifest } from "./manifest-writer.ts"
 import { checkSessionId } from "./names.ts"
 import type { MountMap, Platform } from "./paths.ts"
@@ -195,7 +195,11 @@ interface SessionContext {
 interface SessionRecord {
   readonly completed: Set<number>
   /** progress of files started and not completed: durable offset and block/range counts */
-  readonly partial: Map<number, { upto: number; complete: boolean }>
+  readonly partial: Map<number, { upto: number; complete: boolean; driveId: string }>
+  /** files a full drive left (FileSkipped "drive full: …"): number → the phase that skips them */
+  readonly fullSkipped: Map<number, number>
+  /** drives found full: after which file of which phase they take no more */
+  readonly fullMarks: Array<{ readonly driveId: string; readonly phase: number; readonly after: number }>
   readonly blobLists: Map<string, number>
   /** the metadata/properties copies each recorded blob list names (a drive added later gets them too) */
   readonly listFiles: Map<number, { readonly metadata?: FileCopyRef; readonly properties?: FileCopyRef }>
@@ -221,11 +225,44 @@ class PhaseTracker {
   }
 }
 
+/**
+ * A drive that runs out of space mid-session (ENOSPC: its free space was measured wrong, or
+ * something else filled it). The session stops as interrupted (exit 5, like DataDoesNotFit):
+ * the files that drive was copying are recorded as skipped with the reason `drive full: <DriveId>`
+ * (their partial files removed), the drive takes no more files of the session from there on
+ * (a resume places the rest elsewhere), and /AdditionalDriveSet continues the session on
+ * another drive. Nothing partial ever carries a final name.
+ */
+export class DriveFull extends Data.TaggedError("DriveFull")<{
+  readonly journal: string
+  readonly sessionId: string
+  readonly drive: string
+  readonly driveId: string
+  readonly files: number
+}> {
+  override get message(): string {
+    return `${this.journal}: session ${this.sessionId} is interrupted: drive ${this.drive} (${this.driveId}) is full (no space left on device); ${this.files} file${this.files === 1 ? "" : "s"} it was copying will go to another drive\nadd drives with /AdditionalDriveSet:<driveset.csv> /id:${this.sessionId}, or abort the session with /AbortSession`
+  }
+}
+
+const driveFullOf = (reason: string): string | undefined => (reason.startsWith(driveFullReason) ? reason.slice(driveFullReason.length) : undefined)
+
+/** A write on a session drive met ENOSPC (handled by the copy loop: see DriveFull). */
+class NoSpace extends Data.TaggedError("NoSpace")<{ readonly driveId: string; readonly cause: FileUnwritable }> {}
+
+const isNoSpace = (e: unknown): e is FileUnwritable => e instanceof FileUnwritable && e.code === "ENOSPC"
+
+/** ENOSPC of `effect` as NoSpace on `driveId`. */
+const onDrive =
+  (driveId: string) =>
+  <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, Exclude<E, FileUnwritable> | FileUnwritable | NoSpace, R> =>
+    Effect.catchIf(effect, isNoSpace, (cause) => Effect.fail(new NoSpace({ driveId, cause }))) as Effect.Effect<A, Exclude<E, FileUnwritable> | FileUnwritable | NoSpace, R>
+
 const listKey = (f: SourceFile): string => `${f.metadataFile ?? ""}\u0000${f.propertiesFile ?? ""}`
 
 const readSessionRecord = (journal: Given, sessionId: string): Effect.Effect<SessionRecord, FileUnreadable | InvalidInput, FileSystem.FileSystem> =>
   Effect.gen(function* () {
-    const rec: SessionRecord = { completed: new Set(), partial: new Map(), blobLists: new Map(), listFiles: new Map(), phaseSizes: [], recordedByPhase: [] }
+    const rec: SessionRecord = { completed: new Set(), partial: new Map(), fullSkipped: new Map(), fullMarks: [], blobLists: new Map(), listFiles: new Map(), phaseSizes: [], recordedByPhase: [] }
     const lengths = new Map<number, number>()
     const phases = new PhaseTracker()
     yield* Stream.runForEach(readJournalFile(journal.real, journal.shown), (e) =>
@@ -245,12 +282,25 @@ const readSessionRecord = (journal: Given, sessionId: string): Effect.Effect<Ses
             rec.recordedByPhase[phase] = Math.max(rec.recordedByPhase[phase] ?? 0, e.file + 1)
             if (!rec.completed.has(e.file)) {
               lengths.set(e.file, e.length)
-              rec.partial.set(e.file, { upto: 0, complete: false })
+              rec.partial.set(e.file, { upto: 0, complete: false, driveId: e.driveId })
             }
             break
-          case "FileSkipped":
-            rec.recordedByPhase[phase] = Math.max(rec.recordedByPhase[phase] ?? 0, e.file + 1)
+          case "FileSkipped": {
+            const recorded = rec.recordedByPhase[phase] ?? 0
+            rec.recordedByPhase[phase] = Math.max(recorded, e.file + 1)
+            const full = driveFullOf(e.reason)
+            if (full !== undefined) {
+              rec.fullSkipped.set(e.file, phase)
+              rec.partial.delete(e.file)
+              lengths.delete(e.file)
+              // the drive is full from after the last file the run that met it had recorded in this phase
+              const after = Math.max(recorded - 1, e.file)
+              const mark = rec.fullMarks.findIndex((m) => m.driveId === full && m.phase === phase)
+              if (mark < 0) rec.fullMarks.push({ driveId: full, phase, after })
+              else rec.fullMarks[mark] = { driveId: full, phase, after: Math.max(after, rec.fullMarks[mark]!.after) }
+            }
             break
+          }
           case "BlocksDurable": {
             const p = rec.partial.get(e.file)
             const length = lengths.get(e.file) ?? 0
@@ -277,15 +327,15 @@ const readSessionRecord = (journal: Given, sessionId: string): Effect.Effect<Ses
     return rec
   })
 
-/** Copy a metadata/properties file to every drive of the session; the list's record follows. */
-const defineBlobList = (ctx: SessionContext, index: number, file: SourceFile): Effect.Effect<void, FileUnreadable | FileUnwritable, FileSystem.FileSystem> =>
+/** Copy a metadata/properties file to every drive of the session (but full ones); the list's record follows. */
+const defineBlobList = (ctx: SessionContext, index: number, file: SourceFile, drives: ReadonlyArray<SessionDrive>): Effect.Effect<void, FileUnreadable | FileUnwritable | NoSpace, FileSystem.FileSystem> =>
   Effect.gen(function* () {
     const side = (source: string | undefined, kind: "metadata" | "properties") =>
       Effect.gen(function* () {
         if (source === undefined) return undefined
         const { bytes, hash } = yield* fileMd5(source)
         const filePath = sideFilePath(ctx.sessionId, kind, hash)
-        for (const d of ctx.sessionDrives) yield* writeFileDurably(localPathOf(d.drive.root, filePath, ctx.req.platform), bytes, 0o644)
+        for (const d of drives) yield* writeFileDurably(localPathOf(d.drive.root, filePath, ctx.req.platform), bytes, 0o644).pipe(onDrive(d.drive.driveId))
         return { source, path: filePath, hash } satisfies FileCopyRef
       })
     const metadata = yield* side(file.metadataFile, "metadata")
@@ -362,6 +412,39 @@ const copySession = (ctx: SessionContext, rec: SessionRecord | undefined) =>
       })
     if (rec !== undefined) for (const d of ctx.sessionDrives) yield* syncAncestors(d.drive.root, localPathOf(d.drive.root, `\\${sessionId}`, req.platform))
 
+    /** files started on a drive and not completed yet (a full drive leaves them to another) */
+    const inFlight = new Map<number, { readonly driveId: string; readonly target: string; readonly source: string; readonly length: number }>()
+    /** drives found full (by an earlier run, replayed in place, or by this one) */
+    const fullDrives = new Set<string>()
+    const pendingMarks = [...(rec?.fullMarks ?? [])]
+    const applyMarks = (phase: number, index: number) => {
+      for (let i = 0; i < pendingMarks.length; ) {
+        const m = pendingMarks[i]!
+        if (m.phase < phase || (m.phase === phase && index > m.after)) {
+          const at = ctx.sessionDrives.findIndex((d) => d.drive.driveId === m.driveId)
+          if (at >= 0 && at < placer.driveCount) placer.markFull(at)
+          fullDrives.add(m.driveId)
+          pendingMarks.splice(i, 1)
+        } else i++
+      }
+    }
+    /** ENOSPC on a drive: its files in flight (and `current`, not started) recorded as left by a full drive, then DriveFull */
+    const driveFull = (e: NoSpace, current: SourceFile | undefined) =>
+      Effect.gen(function* () {
+        const fs = yield* FileSystem.FileSystem
+        const left = [...inFlight].filter(([, f]) => f.driveId === e.driveId).map(([index, f]) => ({ index, ...f }))
+        if (current !== undefined && !inFlight.has(current.index)) left.push({ index: current.index, driveId: e.driveId, target: "", source: current.sourcePath, length: current.length })
+        left.sort((a, b) => a.index - b.index)
+        // room back on the drive, and no partial file left behind for a resume to trust
+        for (const f of left) if (f.target !== "") for (const p of [partialPathOf(f.target), f.target]) yield* fs.remove(p).pipe(Effect.ignore)
+        yield* writer.append(
+          left.map((f) => ({ _tag: "FileSkipped", sessionId, file: f.index, source: f.source, length: f.length, reason: `${driveFullReason}${e.driveId}` }) satisfies JournalEvent),
+          { sync: true },
+        )
+        const d = ctx.sessionDrives.find((x) => x.drive.driveId === e.driveId)
+        return yield* Effect.fail(new DriveFull({ journal: ctx.journal.shown, sessionId, drive: d?.drive.drive ?? e.driveId, driveId: e.driveId, files: left.length }))
+      })
+
     const batchFor = (d: SessionDrive) =>
       Effect.gen(function* () {
         const have = batches.get(d.drive.driveId)
@@ -369,13 +452,13 @@ const copySession = (ctx: SessionContext, rec: SessionRecord | undefined) =>
         const batch = yield* makeDurableBatch<Pending, FileUnwritable, never>({
           root: d.drive.root,
           onBatch: (files: ReadonlyArray<CopiedFile<Pending>>) =>
-            writer.append(
+            Effect.tap(Effect.sync(() => files.forEach((f) => inFlight.delete(f.file.index))), () => writer.append(
               [
                 ...files.map((f) => durableRecords(sessionId, f.file.index, f.kind, f.descriptors, f.file.length)),
                 { _tag: "FilesCompleted", sessionId, files: files.map((f) => f.file.index) } satisfies JournalEvent,
               ],
               { sync: true },
-            ),
+            )),
         })
         batches.set(d.drive.driveId, batch)
         return batch
@@ -426,6 +509,7 @@ const copySession = (ctx: SessionContext, rec: SessionRecord | undefined) =>
       const enumeration = enumerateSources(dataSet.shown, readDatasetFile(dataSet.real, dataSet.shown, { mounts: req.mounts, platform: req.platform }).rows, { checkReadable: false })
       yield* Stream.runForEach(enumeration.files, (file) =>
         Effect.gen(function* () {
+          applyMarks(phase, file.index)
           // a later phase places only what the earlier ones could not
           if (phase > 0 && !skippedNow.has(file.index)) return
           const item = placementItem(file)
@@ -436,6 +520,11 @@ const copySession = (ctx: SessionContext, rec: SessionRecord | undefined) =>
           let startAt = 0
           if (file.index < boundary) {
             const r = yield* recordOf(phase, file.index)
+            if (rec!.fullSkipped.get(file.index) === phase && r !== undefined && r.source === file.sourcePath && r.length === file.length) {
+              // left by a drive that ran out of space: placed by a later phase
+              skip(file)
+              return
+            }
             // a later phase records nothing for a file that still fits nowhere
             const stillSkipped = r === undefined && phase > 0 && placed === undefined
             const same =
@@ -481,12 +570,13 @@ const copySession = (ctx: SessionContext, rec: SessionRecord | undefined) =>
             if (list === undefined) {
               list = blobLists.size
               blobLists.set(key, list)
-              yield* defineBlobList(ctx, list, file)
-              for (const sd of ctx.sessionDrives) sideFilesOn.add(`${list}\u0000${sd.drive.driveId}`)
+              const room = ctx.sessionDrives.filter((sd) => !fullDrives.has(sd.drive.driveId))
+              yield* defineBlobList(ctx, list, file, room)
+              for (const sd of room) sideFilesOn.add(`${list}\u0000${sd.drive.driveId}`)
             } else if (!sideFilesOn.has(`${list}\u0000${d!.drive.driveId}`)) {
               // a list an earlier run defined, before this drive was added: its copies may be missing here
               const files = rec?.listFiles.get(list)
-              if (files !== undefined) yield* copyRecordedSideFiles(ctx, files, d!)
+              if (files !== undefined) yield* copyRecordedSideFiles(ctx, files, d!).pipe(onDrive(d!.drive.driveId))
               sideFilesOn.add(`${list}\u0000${d!.drive.driveId}`)
             }
             yield* writer.append([
@@ -508,18 +598,20 @@ const copySession = (ctx: SessionContext, rec: SessionRecord | undefined) =>
           }
         const target = localPathOf(d!.drive.root, filePath!, req.platform)
         if (rec !== undefined) yield* syncAncestors(d!.drive.root, path.dirname(path.dirname(target)))
+        inFlight.set(file.index, { driveId: d!.drive.driveId, target, source: file.sourcePath, length: file.length })
+        const thisDrive = onDrive(d!.drive.driveId)
         copied++
         copiedBytes += file.length
         if (file.length <= smallFileLimit && startAt === 0) {
           const batch = yield* batchFor(d!)
-          yield* batch.add({ index: file.index, source: file.sourcePath, target, kind, length: file.length, mtimeMs: file.mtimeMs })
+          yield* batch.add({ index: file.index, source: file.sourcePath, target, kind, length: file.length, mtimeMs: file.mtimeMs }).pipe(thisDrive)
           progress.add(file.length)
           progress.fileDone()
           return
         }
         // a large file: what is batched for its drive goes first, so completions stay in order
         const batch = batches.get(d!.drive.driveId)
-        if (batch) yield* batch.flush
+        if (batch) yield* batch.flush.pipe(thisDrive)
         let reached = startAt
         yield* copyFile({
           source: file.sourcePath,
@@ -533,15 +625,16 @@ const copySession = (ctx: SessionContext, rec: SessionRecord | undefined) =>
             reached = at
           },
           onDurable: (c) => writer.append([durableRecords(sessionId, file.index, kind, c.added, c.durable)], { sync: true }),
-        })
+        }).pipe(thisDrive)
         yield* writer.append([{ _tag: "FilesCompleted", sessionId, files: [file.index] }], { sync: true })
+        inFlight.delete(file.index)
         progress.fileDone()
-      }),
+      }).pipe(Effect.catchTag("NoSpace", (e) => driveFull(e, file))),
       )
       const summary = enumeration.summary()
       if (summary.issues.length > 0) return yield* Effect.fail(new InvalidInput({ format: "dataset", file: dataSet.shown, issues: summary.issues }))
     }
-    for (const b of batches.values()) yield* b.flush
+    for (const [driveId, b] of batches) yield* b.flush.pipe(onDrive(driveId), Effect.catchTag("NoSpace", (e) => driveFull(e, undefined)))
     progress.finish()
     for (const length of skippedNow.values()) {
       skippedFiles++

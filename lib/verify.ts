@@ -48,6 +48,7 @@ import { DriveIdentityMismatch, type FileUnreadable, type Issue } from "./errors
 import { fileBytes, unreadable } from "./files.ts"
 import { HashPool, type HashResult } from "./hashpool.ts"
 import { type JournalState, openJournalWriter, readJournalFile, replayJournal } from "./journal.ts"
+import { driveFullReason } from "./manifest-build.ts"
 import { checkDrivePath, type ManifestReport, ManifestRules } from "./manifest-check.ts"
 import type { BlobStart, FileRef, ManifestEvent } from "./manifest-model.ts"
 import { ManifestParser, readerIssue } from "./manifest-reader.ts"
@@ -172,6 +173,9 @@ export const filesCompletedSince = (journal: Given, driveId: string, from: numbe
       Effect.sync(() => {
         if (e._tag === "FileStarted") {
           if (e.driveId === driveId) started.set(`${e.sessionId}\0${e.file}`, e.filePath)
+        } else if (e._tag === "FileSkipped" && e.reason === `${driveFullReason}${driveId}`) {
+          // this drive ran out of space: the file was left to another
+          started.delete(`${e.sessionId}\0${e.file}`)
         } else if (e._tag === "FilesCompleted") {
           for (const f of e.files) {
             const key = `${e.sessionId}\0${f}`

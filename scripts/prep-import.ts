@@ -39,7 +39,7 @@ export const command: CommandSpec = {
     freeSpaceOption,
     { name: "dry-run", takes: "flag", description: "plan the session instead (waie plan): placement, what does not fit, problems, time; writes nothing" },
   ],
-  exitCodes: [[5, "PrepImport: the session is interrupted because some files fit on no drive (add drives, or abort)"]],
+  exitCodes: [[5, "PrepImport: the session is interrupted because some files fit on no drive, or a drive ran out of space (add drives, or abort)"]],
   run: (parsed, ctx) =>
     Effect.gen(function* () {
       const given = (name: string): Given | undefined => {
