@@ -6,7 +6,7 @@
  * own typed UsageError with exit code 2, not as another library's help screen.
  */
 import * as NodeContext from "@effect/platform-node/NodeContext"
-import { Cause, Effect, Exit, Option } from "effect"
+import { Cause, Effect, Exit, Layer, Logger, Option } from "effect"
 import * as path from "node:path"
 import {
   ExitCode,
@@ -221,12 +221,24 @@ export const makeOutput = (io: Io, json: boolean): Output => ({
 })
 
 /**
+ * Effect's own log lines (`Effect.logInfo`…) as notes of the command's Output: plain lines, or
+ * `note` JSON lines, never the default logger's `timestamp=… level=INFO fiber=#0` text.
+ */
+export const noteLogger = (out: Output): Layer.Layer<never> =>
+  Logger.replace(
+    Logger.defaultLogger,
+    Logger.make(({ message }) => out.note((Array.isArray(message) ? message : [message]).map((m) => (typeof m === "string" ? m : String(m))).join(" "))),
+  )
+
+/**
  * The exit code of each typed error that carries no data of its own to print (its message says
  * it all). 1: the input or the state of a drive or journal refuses the operation; 2: the command
  * line must change; 3: a device or file could not be used; 5: an interrupted session.
  */
 const exitCodeByTag: Readonly<Record<string, number>> = {
   DriveLocked: 1,
+  JournalLocked: 1,
+  JournalChanged: 1,
   DriveBelongsToAnotherJournal: 1,
   DriveNotEmpty: 1,
   DriveIdentityInvalid: 1,
@@ -325,7 +337,7 @@ export const runCommand = async (spec: CommandSpec, argv: ReadonlyArray<string>,
     return ExitCode.Ok
   }
   const ctx: Context = { io, out, resolve: (p) => path.resolve(io.cwd, p) }
-  const exit = await Effect.runPromiseExit(spec.run(parsed, ctx).pipe(Effect.provide(NodeContext.layer)))
+  const exit = await Effect.runPromiseExit(spec.run(parsed, ctx).pipe(Effect.provide(noteLogger(out)), Effect.provide(NodeContext.layer)))
   if (Exit.isSuccess(exit)) return exit.value
   const failure = Cause.failureOption(exit.cause)
   if (Option.isSome(failure)) return reportFailure(out, io, failure.value)

@@ -50,9 +50,11 @@
 import * as FileSystem from "@effect/platform/FileSystem"
 import { Clock, Data, Effect, Scope, Stream } from "effect"
 import { createHash, randomBytes } from "node:crypto"
+import { existsSync, writeFileSync } from "node:fs"
 import { type FileUnreadable, type FileUnwritable, InvalidInput } from "./errors.ts"
 import { blockSize } from "./blocks.ts"
 import { fileBytes, unwritable } from "./files.ts"
+import { type JournalChanged, type JournalLocked, lockJournalAsRead } from "./journal-lock.ts"
 import { field, formatRecord, type JournalRecord, journalTime, readJournalRecords, type TornTail } from "./journal-records.ts"
 import { mask } from "./secrets.ts"
 import { escapeText } from "./xml.ts"
@@ -777,9 +779,22 @@ export const simulateCrashAfterAppends = (n: number): void => {
   simulatedCrashAt = n
   appends = 0
 }
+/**
+ * Concurrency tests: with `WAIE_TEST_PAUSE_AT=N` and `WAIE_TEST_PAUSE_FILE=F`, the process writes
+ * its pid to F right after its N-th append and stands still (event loop and all, as on a stalled
+ * disk), holding its locks, until F is removed.
+ */
+const pauseAt = Number(process.env["WAIE_TEST_PAUSE_AT"] ?? "0")
+const pauseFile = process.env["WAIE_TEST_PAUSE_FILE"]
+const pauseUntilRemoved = (file: string): void => {
+  writeFileSync(file, String(process.pid))
+  const cell = new Int32Array(new SharedArrayBuffer(4))
+  while (existsSync(file)) Atomics.wait(cell, 0, 0, 20)
+}
 const crashPoint = (): void => {
   appends++
   if (killAt > 0 && appends === killAt) process.kill(process.pid, "SIGKILL")
+  if (pauseAt > 0 && appends === pauseAt && pauseFile !== undefined) pauseUntilRemoved(pauseFile)
   if (simulatedCrashAt > 0 && appends === simulatedCrashAt) throw new SimulatedCrash(appends)
 }
 
@@ -790,14 +805,16 @@ export interface JournalWriter {
 }
 
 /**
- * Open a journal for appending, at `from` bytes (the end of its last intact record: anything
+ * Open a journal for appending, under its lock (lib/journal-lock.ts), at `from` bytes (the end of its last intact record: anything
  * after it — a torn record — is cut off first, so that appending never buries damage). Times
  * come from the Clock, so tests can fix them.
  */
-export const openJournalWriter = (real: string, from: number, shown: string = real): Effect.Effect<JournalWriter, FileUnwritable, FileSystem.FileSystem | Scope.Scope> =>
+export const openJournalWriter = (real: string, from: number, shown: string = real): Effect.Effect<JournalWriter, FileUnwritable | JournalLocked | JournalChanged, FileSystem.FileSystem | Scope.Scope> =>
   Effect.gen(function* () {
     const fs = yield* FileSystem.FileSystem
     const fail = unwritable(shown)
+    // a caller that did not lock the journal before reading it locks it now, and checks nobody appended meanwhile
+    yield* lockJournalAsRead(real, from, shown)
     const exists = yield* fs.exists(real).pipe(Effect.mapError(fail))
     if (!exists) yield* fs.writeFile(real, new Uint8Array(0), { mode: 0o600 }).pipe(Effect.mapError(fail))
     yield* fs.truncate(real, from).pipe(Effect.mapError(fail))

@@ -20,7 +20,7 @@ import { Chunk, Data, Effect, Option, Redacted, Scope, Stream } from "effect"
 import { createHash } from "node:crypto"
 import * as path from "node:path"
 import { blockSize } from "./blocks.ts"
-import type { Io, Output } from "./cli.ts"
+import { type Io, noteLogger, type Output } from "./cli.ts"
 import { copyFile, type CopyCheckpoint, partialPathOf } from "./copy-file.ts"
 import { type CopiedFile, type DurableBatch, makeDurableBatch, type SmallFile } from "./copy-batch.ts"
 import { type Credential, fingerprintOf, saveCredential, sessionCredential } from "./credential.ts"
@@ -46,6 +46,7 @@ import {
   writerName,
 } from "./journal.ts"
 import { jobFilePath, jobFileText } from "./job-file.ts"
+import { lockJournalAsRead, refuseIfJournalLocked } from "./journal-lock.ts"
 import { driveFullReason, manifestEventsForDrive } from "./manifest-build.ts"
 import { writeManifest } from "./manifest-writer.ts"
 import { checkSessionId } from "./names.ts"
@@ -721,6 +722,16 @@ const readState = (journal: Given): Effect.Effect<JournalState | undefined, File
     return yield* replayJournal(journal.real, journal.shown)
   })
 
+/** `/logdir:` names a folder: one that exists, or one to be (waie writes no log there yet). A file there is refused. */
+const requireLogFolder = (logDir: Given): Effect.Effect<void, FileUnwritable, FileSystem.FileSystem> =>
+  Effect.gen(function* () {
+    const fs = yield* FileSystem.FileSystem
+    const info = yield* fs.stat(logDir.real).pipe(Effect.option)
+    if (Option.isSome(info) && info.value.type !== "Directory") {
+      return yield* Effect.fail(new FileUnwritable({ path: logDir.shown, code: "ENOTDIR", reason: "a file, not a folder (/logdir: names the folder of the job's logs)" }))
+    }
+  })
+
 const keyOf = (row: DrivesetRow): string => (row.key ? Redacted.value(row.key) : "")
 
 interface OpenPlan {
@@ -777,6 +788,7 @@ const openDrives = <E = never, R = never>(req: PrepImportRequest, journalId: str
     yield* beforeCommit
     const known = yield* Effect.forEach(knownChecked, commit)
     const added = yield* Effect.forEach(addedChecked, commit)
+    // prepImport's logger makes these notes of the command's Output (plain lines, or JSON note lines)
     for (const d of [...known, ...added]) for (const note of d.drive.notes) yield* Effect.logInfo(note)
     return { known, added }
   })
@@ -827,6 +839,7 @@ const newSession = (req: PrepImportRequest, out: Output, io: Io) =>
       yield* requireGiven(req.initialDriveSet, "/InitialDriveSet:<driveset.csv>", "for the first session of a journal")
       if (req.credential === undefined && !recorded) return yield* Effect.fail(new UsageError({ command: "PrepImport", message: "/sk:<StorageAccountKey> or /csas:<ContainerSas> is required for the first session of a journal" }))
     }
+    if (req.logDir) yield* requireLogFolder(req.logDir)
     const credential = yield* sessionCredential(journal.real, req.credential, state?.credential)
     // every input is checked before anything is written
     yield* validateDataset(readDatasetFile(dataSet.real, dataSet.shown, { mounts: req.mounts, platform: req.platform }))
@@ -840,7 +853,8 @@ const newSession = (req: PrepImportRequest, out: Output, io: Io) =>
     if (knownDrives(state).length + newRows.length === 0) return yield* Effect.fail(new SessionRefused({ journal: journal.shown, reason: "there is no drive to copy to" }))
 
     // the journal: created for a first session (before any drive is given an identity naming it), else continued after its last intact record
-    const logDir = state?.logDirectory ?? path.resolve(req.logDir?.real ?? process.cwd())
+    // relative to the command's folder, which is not the process's when waie runs inside another program
+    const logDir = state?.logDirectory ?? path.resolve(io.cwd, req.logDir?.real ?? ".")
     let opening: JournalWriter | undefined
     const createJournal = Effect.gen(function* () {
       if (!state) {
@@ -987,6 +1001,8 @@ const continueSession = (req: PrepImportRequest, out: Output, io: Io) =>
     const sources = yield* datasetSources(dataSet, r)
     const warning = driveCountWarning(state!.drives.size + rows.length)
     if (warning) out.note(warning)
+    // locked before the new drives are given their identity, and held through the resume
+    yield* lockJournalAsRead(req.journal.real, state!.end, req.journal.shown)
     yield* Effect.scoped(
       Effect.gen(function* () {
         const opened = yield* openDrives(r, state!.journalId, { known: [], added: rows }, protectedPathsOf(r, sources))
@@ -1025,6 +1041,7 @@ const abortSession = (req: PrepImportRequest, out: Output) =>
     // a drive the session added may have lost its identity file to an abort that was cut short
     const known = knownDrives(state).map((k) => (before?.drives.get(k.driveId) === undefined ? { ...k, identityMayBeGone: true } : k))
     const opened = yield* openDrives(req, state!.journalId, { known, added: [] }, [])
+    yield* lockJournalAsRead(req.journal.real, state!.end, req.journal.shown)
     for (const d of opened.known) {
       yield* fs.remove(path.join(d.drive.root, latest.sessionId), { recursive: true }).pipe(Effect.catchAll(() => Effect.void))
       const addedBySession = before?.drives.get(d.drive.driveId) === undefined
@@ -1055,26 +1072,30 @@ const abortSession = (req: PrepImportRequest, out: Output) =>
   })
 
 export const prepImport = (req: PrepImportRequest, out: Output, io: Io) =>
-  Effect.scoped(
-    Effect.gen(function* () {
-      switch (req.action) {
-        case "list-drives":
-        case "list-sessions": {
-          const state = yield* readState(req.journal)
-          if (!state) return yield* Effect.fail(new FileUnreadable({ path: req.journal.shown, code: "ENOENT", reason: "no such file" }))
-          if (req.action === "list-drives") listDrives(state, req.journal.shown, out)
-          else listCopySessions(state, req.journal.shown, out)
-          return 0
-        }
-        case "abort":
-          return yield* abortSession(req, out)
-        case "resume":
-          return yield* resumeSession(req, out, io)
-        case "session":
-          if (req.additionalDriveSet && !req.dataSet) return yield* continueSession(req, out, io)
-          return yield* newSession(req, out, io)
+  Effect.gen(function* () {
+    switch (req.action) {
+      case "list-drives":
+      case "list-sessions": {
+        const state = yield* readState(req.journal)
+        if (!state) return yield* Effect.fail(new FileUnreadable({ path: req.journal.shown, code: "ENOENT", reason: "no such file" }))
+        if (req.action === "list-drives") listDrives(state, req.journal.shown, out)
+        else listCopySessions(state, req.journal.shown, out)
+        return 0
       }
-    }),
-  )
+      case "abort":
+        // another waie writing the journal is named at once (the lock itself is taken before the first change)
+        yield* refuseIfJournalLocked(req.journal.real, req.journal.shown)
+        return yield* abortSession(req, out)
+      case "resume":
+        // another waie writing the journal is named at once (the lock itself is taken before the first change)
+        yield* refuseIfJournalLocked(req.journal.real, req.journal.shown)
+        return yield* resumeSession(req, out, io)
+      case "session":
+        // another waie writing the journal is named at once (the lock itself is taken before the first change)
+        yield* refuseIfJournalLocked(req.journal.real, req.journal.shown)
+        if (req.additionalDriveSet && !req.dataSet) return yield* continueSession(req, out, io)
+        return yield* newSession(req, out, io)
+    }
+  }).pipe(Effect.scoped, Effect.provide(noteLogger(out)))
 
 export type PrepImportEnv = Env

@@ -639,9 +639,10 @@ test("a source made unreadable, or removed, after a crash: the resume names it a
     const crashed = run(firstSession(w, driveset(w, "drives.csv", [g])), { WAIE_TEST_KILL_AT: "5" })
     assert.equal(crashed.signal, "SIGKILL", crashed.stderr)
     const resume = ["PrepImport", `/j:${w.journal}`, "/id:session#1", "/ResumeSession"]
-    // the killed run's lock is stale: a refused resume that got as far as opening the drive takes it over and releases it
-    const driveFiles = () => Object.fromEntries(Object.entries(tree(g)).filter(([name]) => name !== ".waie.lock"))
-    const state = () => ({ journal: readFileSync(w.journal), drive: driveFiles(), logs: tree(path.join(w.dir, "logs")) })
+    // the killed run's locks are stale: a refused resume that got as far as opening the drive (or the journal) takes them over and releases them
+    const withoutLock = (files: Record<string, string>, lock: string) => Object.fromEntries(Object.entries(files).filter(([name]) => name !== lock))
+    const driveFiles = () => withoutLock(tree(g), ".waie.lock")
+    const state = () => ({ journal: readFileSync(w.journal), drive: driveFiles(), logs: withoutLock(tree(path.join(w.dir, "logs")), "j.jrn.lock") })
     const before = state()
     const unchanged = (what: string) => assert.deepEqual(state(), before, `${what}: something changed`)
 
