@@ -43,8 +43,9 @@ import { Effect, Fiber, type Scope } from "effect"
 import * as path from "node:path"
 import { blockSize, type DescribedBlock, type DescribedPageRange, describeBlocks, describePageRanges, pageSize } from "./blocks.ts"
 import { type BlobKind, partialPathOf, shownPartialOf } from "./copy-file.ts"
-import { ioUnreadable, ioUnwritable, type IoResult, startIoThread } from "./copy-io.ts"
-import { ensureDirectory, syncDirectory, syncFileSystem, syncfsAvailable } from "./durable.ts"
+import { ioUnreadable, ioUnwritable, type IoResult } from "./copy-io.ts"
+import { currentCopyIo } from "./copy-io-service.ts"
+import { ensureDirectory, syncDirectory } from "./durable.ts"
 import { FileUnreadable, FileUnwritable, PageBlobLengthUnaligned, SourceChanged } from "./errors.ts"
 import { HashPool } from "./hashpool.ts"
 
@@ -159,12 +160,14 @@ export const makeDurableBatch = <F extends SmallFile, E = never, R = never>(
     if (!whole(maxBytes, 1, Number.MAX_SAFE_INTEGER)) return yield* Effect.die(new RangeError(`DurableBatch: maxBytes must be ≥ 1, got ${maxBytes}`))
     if (!whole(groupFiles, 1, 4096)) return yield* Effect.die(new RangeError(`DurableBatch: groupFiles must be 1 to 4096, got ${groupFiles}`))
     if (!whole(depth, 1, 64)) return yield* Effect.die(new RangeError(`DurableBatch: depth must be 1 to 64, got ${depth}`))
+    // the I/O thread and syncfs, or the FileSystem service where a test provides CopyIoFileSystem (lib/copy-io-service.ts)
+    const copyIo = yield* currentCopyIo
     const wanted = options.durability ?? "auto"
-    const durability: Durability = wanted === "auto" ? ((yield* syncfsAvailable(options.root)) ? "syncfs" : "fsync") : wanted
+    const durability: Durability = wanted === "auto" ? ((yield* copyIo.syncfsAvailable(options.root)) ? "syncfs" : "fsync") : wanted
     const withFs = Effect.provideService(FileSystem.FileSystem, fs)
 
     const memory = new SharedArrayBuffer(depth * arenaBytes)
-    const io = yield* startIoThread(memory)
+    const io = yield* copyIo.start(memory)
     const freeArenas = Array.from({ length: depth }, (_, i) => depth - 1 - i)
     const waiters: Array<() => void> = []
 
@@ -251,7 +254,7 @@ export const makeDurableBatch = <F extends SmallFile, E = never, R = never>(
           if (e.error !== undefined) return yield* failWith(e.error)
           copied.push(e.result!)
         }
-        const syncfs = Effect.zipRight(syncFileSystem(options.root), Effect.sync(() => trace?.("syncfs")))
+        const syncfs = Effect.zipRight(copyIo.syncFileSystem(options.root), Effect.sync(() => trace?.("syncfs")))
         if (durability === "syncfs") yield* syncfs
         const renamed = yield* Effect.promise(() => io.rename(batch.map((e) => [partialPathOf(e.file.target), e.file.target] as const)))
         for (const [i, r] of renamed.entries()) {

@@ -464,6 +464,20 @@ const keptByFormat = new Set(["lost+found", "System Volume Information"])
 /** waie's lock, identity file and temporaries (canaries, `.waie-drive.json.*.tmp`, stale locks moved aside). */
 export const isWaieOwn = (name: string): boolean => name === lockFileName || name === identityFileName || name.startsWith(".waie-") || name.startsWith(`${lockFileName}.`)
 
+/**
+ * What a waie that stopped mid-way (a crash, a kill) left in the root: its canary file, a lock
+ * it had moved aside to take over. Each name carries its process id; only those of processes that
+ * are gone are removed, with the lock held (found by scripts/faults.test.ts: a drive kept them
+ * for good, and an aborted session did not leave its drives as they were).
+ */
+const removeLeftovers = (fs: FileSystem.FileSystem, drive: string, root: string): Effect.Effect<void, DriveUnavailable> =>
+  Effect.gen(function* () {
+    for (const name of yield* listRoot(fs, drive, root)) {
+      const m = name.startsWith(canaryPrefix) ? /^(\d+)-/.exec(name.slice(canaryPrefix.length)) : name.startsWith(`${lockFileName}.stale-`) ? /^(\d+)-/.exec(name.slice(lockFileName.length + 7)) : null
+      if (m !== null && Number(m[1]) !== process.pid && !processAlive(Number(m[1]))) yield* fs.remove(path.join(root, name)).pipe(Effect.ignore)
+    }
+  })
+
 /** Names in the root that are neither waie's nor the file system's. */
 export const foreignEntries = (names: ReadonlyArray<string>): Array<string> => names.filter((n) => !isWaieOwn(n) && !furniture.has(n)).sort()
 
@@ -642,6 +656,7 @@ export const checkDrive = (o: OpenDriveOptions): Effect.Effect<CheckedDrive, Ope
     yield* checkKeepsData(fs, drive, root)
 
     const lock = yield* Effect.acquireRelease(acquireLock(fs, drive, root, o.journalPath), (l) => releaseLock(fs, root, l.text))
+    yield* removeLeftovers(fs, drive, root)
     const notes = [...(lock.note === undefined ? [] : [lock.note]), ...volumeNotes]
 
     const identityPath = path.join(root, identityFileName)
