@@ -303,3 +303,46 @@ export const field = (r: JournalRecord, key: string): string | undefined => {
   for (let i = r.fields.length - 1; i >= 0; i--) if (r.fields[i]![0] === key) return r.fields[i]![1]
   return undefined
 }
+
+// ---------------------------------------------------------------- field values (for the vocabularies above this layer)
+
+/** A field of a record is missing or not of its form: the vocabulary's reader turns it into an issue at the record's line. */
+export class FieldProblem extends Error {
+  constructor(
+    readonly fieldName: string,
+    readonly expected: string,
+    readonly found: string,
+  ) {
+    super(expected)
+  }
+}
+
+export const needField = (r: JournalRecord, key: string): string => {
+  const v = field(r, key)
+  if (v === undefined) throw new FieldProblem(key, `a ${key} field`, "none")
+  return v
+}
+
+/** A value that may hold any character, written as a JSON string. */
+export const stringField = (r: JournalRecord, key: string): string => {
+  const v = needField(r, key)
+  try {
+    const s = JSON.parse(v) as unknown
+    if (typeof s === "string") return s
+  } catch {
+    // fall through
+  }
+  throw new FieldProblem(key, "a JSON string", JSON.stringify(v.slice(0, 60)))
+}
+
+export const intField = (r: JournalRecord, key: string): number => {
+  const v = needField(r, key)
+  if (/^\d{1,16}$/.test(v) && Number.isSafeInteger(Number(v))) return Number(v)
+  throw new FieldProblem(key, "a whole number", JSON.stringify(v.slice(0, 60)))
+}
+
+export const oneOfField = <A extends string>(r: JournalRecord, key: string, values: ReadonlyArray<A>): A => {
+  const v = needField(r, key)
+  if ((values as ReadonlyArray<string>).includes(v)) return v as A
+  throw new FieldProblem(key, values.join(" or "), JSON.stringify(v.slice(0, 60)))
+}

@@ -55,7 +55,7 @@ import { type FileUnreadable, type FileUnwritable, InvalidInput } from "./errors
 import { blockSize } from "./blocks.ts"
 import { fileBytes, unwritable } from "./files.ts"
 import { type JournalChanged, type JournalLocked, lockJournalAsRead } from "./journal-lock.ts"
-import { field, formatRecord, type JournalRecord, journalTime, readJournalRecords, type TornTail } from "./journal-records.ts"
+import { field, FieldProblem as Bad, formatRecord, intField as int, type JournalRecord, journalTime, needField as need, oneOfField as oneOf, readJournalRecords, stringField as str, type TornTail } from "./journal-records.ts"
 import { mask } from "./secrets.ts"
 import { escapeText } from "./xml.ts"
 
@@ -232,41 +232,6 @@ export const formatEvent = (time: string, e: JournalEvent): string => {
 
 // ---------------------------------------------------------------- decoding
 
-class Bad extends Error {
-  constructor(
-    readonly fieldName: string,
-    readonly expected: string,
-    readonly found: string,
-  ) {
-    super(expected)
-  }
-}
-
-const need = (r: JournalRecord, key: string): string => {
-  const v = field(r, key)
-  if (v === undefined) throw new Bad(key, `a ${key} field`, "none")
-  return v
-}
-const str = (r: JournalRecord, key: string): string => {
-  const v = need(r, key)
-  try {
-    const s = JSON.parse(v) as unknown
-    if (typeof s === "string") return s
-  } catch {
-    // fall through
-  }
-  throw new Bad(key, "a JSON string", JSON.stringify(v.slice(0, 60)))
-}
-const int = (r: JournalRecord, key: string): number => {
-  const v = need(r, key)
-  if (/^\d{1,16}$/.test(v) && Number.isSafeInteger(Number(v))) return Number(v)
-  throw new Bad(key, "a whole number", JSON.stringify(v.slice(0, 60)))
-}
-const oneOf = <A extends string>(r: JournalRecord, key: string, values: ReadonlyArray<A>): A => {
-  const v = need(r, key)
-  if ((values as ReadonlyArray<string>).includes(v)) return v as A
-  throw new Bad(key, values.join(" or "), JSON.stringify(v.slice(0, 60)))
-}
 const hex32 = /^[0-9A-F]{32}$/
 const hashes = (r: JournalRecord, key: string): Array<string> => {
   const v = need(r, key)

@@ -33,7 +33,7 @@ import * as FileSystem from "@effect/platform/FileSystem"
 import { Clock, Effect, Stream, type Scope } from "effect"
 import { InvalidInput, type FileUnreadable, type FileUnwritable } from "./errors.ts"
 import { fileBytes, unreadable, unwritable } from "./files.ts"
-import { field, formatRecord, journalTime, type JournalRecord, readJournalRecords } from "./journal-records.ts"
+import { field, FieldProblem as Bad, formatRecord, intField as int, journalTime, type JournalRecord, needField as need, readJournalRecords, stringField as str } from "./journal-records.ts"
 import { writerName } from "./journal.ts"
 
 export type RepairKind = "RepairImport" | "RepairExport"
@@ -103,36 +103,6 @@ export const formatRepairEvent = (time: string, e: RepairEvent): string => {
 
 // ---------------------------------------------------------------- decoding
 
-class Bad extends Error {
-  constructor(
-    readonly fieldName: string,
-    readonly expected: string,
-    readonly found: string,
-  ) {
-    super(expected)
-  }
-}
-
-const need = (r: JournalRecord, key: string): string => {
-  const v = field(r, key)
-  if (v === undefined) throw new Bad(key, `a ${key} field`, "none")
-  return v
-}
-const str = (r: JournalRecord, key: string): string => {
-  const v = need(r, key)
-  try {
-    const s = JSON.parse(v) as unknown
-    if (typeof s === "string") return s
-  } catch {
-    // fall through
-  }
-  throw new Bad(key, "a JSON string", JSON.stringify(v.slice(0, 60)))
-}
-const int = (r: JournalRecord, key: string): number => {
-  const v = need(r, key)
-  if (/^\d{1,16}$/.test(v) && Number.isSafeInteger(Number(v))) return Number(v)
-  throw new Bad(key, "a whole number", JSON.stringify(v.slice(0, 60)))
-}
 const ints = (r: JournalRecord, key: string): Array<number> => {
   const v = need(r, key)
   if (v === "") return []
