@@ -212,3 +212,10 @@ test("writeBlobListFile: the file under its name, nothing left behind on failure
     rmSync(dir, { recursive: true, force: true })
   }
 })
+
+test("a prefix may end in '.' or '..' (the start of a longer name) but may not hold them as whole segments", () => {
+  assert.equal(checkBlobPathPrefix("/music/."), undefined)
+  assert.equal(checkBlobPathPrefix("/music/a/.."), undefined)
+  assert.match(checkBlobPathPrefix("/music/../x")?.expected ?? "", /without '\.' or '\.\.' segments/)
+  assert.match(checkBlobPathPrefix("/music/a/./")?.expected ?? "", /without '\.' or '\.\.' segments/)
+})

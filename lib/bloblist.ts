@@ -66,7 +66,10 @@ export const checkBlobPathPrefix = (prefix: string): NameProblem | undefined => 
   const blob = rest.slice(slash + 1)
   if (blob === "") return undefined
   if (container === rootContainer && blob.includes("/")) return { expected: "no '/' after /$root/ (blobs of the root container have no '/' in their names)", found: showValue(prefix) }
-  const b = checkBlobName(blob)
+  // the last segment of a prefix may be the start of a longer name (`.` of `.hidden`): only whole segments must not be `.` or `..`
+  const segments = blob.split("/")
+  const last = segments[segments.length - 1]!
+  const b = checkBlobName(last === "." || last === ".." ? [...segments.slice(0, -1), "x".repeat(last.length)].join("/") : blob)
   if (b) return { expected: "a blob-name prefix after the container: " + b.expected.replace(/^a blob name of /, ""), found: b.found }
   return undefined
 }

@@ -191,12 +191,13 @@ const validPageBlob = fc.array(fc.tuple(fc.integer({ min: 0, max: 20 }), fc.inte
   return [{ _tag: "BlobStart", blobPath: "vhds/disk.vhd", filePath: "vhds/disk.vhd", length: at + 512 * 3, list: "page" } as ManifestEvent, ...out, { _tag: "BlobEnd" } as ManifestEvent]
 })
 
+/** A manifest of these blobs, each given a BlobPath of its own (two blobs of one path are a finding of the checker). */
 const wrap = (blobs: ReadonlyArray<ReadonlyArray<ManifestEvent>>): Array<ManifestEvent> => [
   { _tag: "ManifestStart", version: "2014-11-01" },
   { _tag: "DriveField", name: "DriveId", value: "DRIVE1" },
   { _tag: "DriveField", name: "StorageAccountKey", value: key },
   { _tag: "BlobListStart", id: "s#1-0" },
-  ...blobs.flat(),
+  ...blobs.flatMap((b, i) => b.map((e) => (e._tag === "BlobStart" && i > 0 ? { ...e, blobPath: e.blobPath.replace("/", `/${i}/`) } : e))),
   { _tag: "BlobListEnd" },
   { _tag: "ManifestEnd" },
 ]

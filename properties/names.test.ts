@@ -57,7 +57,11 @@ const allowedChar = fc
   .oneof(fc.integer({ min: 0x20, max: 0x7e }), fc.integer({ min: 0xa0, max: 0xd7ff }), fc.integer({ min: 0xe000, max: 0x10ffff }), fc.integer({ min: 0x7f, max: 0x9f }))
   .filter((cp) => !isForbiddenInBlobName(cp))
   .map((cp) => String.fromCodePoint(cp))
-const blobName = fc.array(allowedChar, { minLength: 1, maxLength: 60 }).map((cs) => cs.join(""))
+const blobName = fc
+  .array(allowedChar, { minLength: 1, maxLength: 60 })
+  .map((cs) => cs.join(""))
+  // `.` and `..` segments are refused: a URL resolves them away
+  .filter((n) => !n.split("/").some((s) => s === "." || s === ".."))
 
 const forbidden = fc.oneof(
   fc.integer({ min: 0, max: 0x1f }),
