@@ -17,11 +17,11 @@
 import { Either } from "effect"
 import { FileTooLargeForManifest, PageBlobLengthUnaligned, showValue } from "./errors.ts"
 import { base64DecodedLength, isBase64, isMd5Hex } from "./hash.ts"
-import { blockId, blockSize, maxPageRangeLength, pageSize } from "./chunks.ts"
+import { blockId, blockSize, maxPageRangeLength, pageSize } from "./chunks.js"
 
-// The chunk rules the copy pipeline's hashing workers need live in ./chunks.ts, which loads
-// nothing but node:crypto (a worker starts fast); they are part of this module's API.
-export { blockId, blockSize, type DescribedBlock, type DescribedPageRange, describeBlocks, describePageRanges, maxPageRangeLength, type PageRange, pageRangesOf, pageSize } from "./chunks.ts"
+// The chunk rules the copy pipeline's hashing workers need live in ./chunks.js, plain JavaScript
+// that loads nothing but node:crypto (a worker needs no tsx); they are part of this module's API.
+export { blockId, blockSize, type DescribedBlock, type DescribedPageRange, describeBlocks, describePageRanges, maxPageRangeLength, type PageRange, pageRangesOf, pageSize } from "./chunks.js"
 
 const MiB = 1024 * 1024
 

@@ -63,7 +63,8 @@ export const startIoThread = (memory: SharedArrayBuffer): Effect.Effect<IoThread
   Effect.map(
     Effect.acquireRelease(
       Effect.sync(() => {
-        const worker = new Worker(new URL("./copy-io-worker.mjs", import.meta.url))
+        // plain JavaScript: no inherited `--import tsx` (its loader thread would cost more than the worker)
+        const worker = new Worker(new URL("./copy-io-worker.mjs", import.meta.url), { execArgv: [] })
         worker.postMessage({ op: "init", memory })
         return worker
       }),

@@ -36,7 +36,8 @@ interface Pending {
 }
 
 const startWorker = (): Promise<Worker> => {
-  const w = new Worker(new URL("./hash-worker.mjs", import.meta.url))
+  // plain JavaScript: no inherited `--import tsx`, whose loader thread would cost more than the worker
+  const w = new Worker(new URL("./hash-worker.mjs", import.meta.url), { execArgv: [] })
   return new Promise<Worker>((resolve, reject) => {
     w.once("message", () => resolve(w))
     w.once("error", reject)
