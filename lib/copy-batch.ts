@@ -119,6 +119,8 @@ interface Entry<F extends SmallFile> {
   readonly file: F
   /** where its bytes are in the shared memory */
   readonly offset: number
+  /** `partialPathOf(file.target)`, once it is written there */
+  partial?: string
   result?: CopiedFile<F>
   error?: unknown
 }
@@ -182,39 +184,45 @@ export const makeDurableBatch = <F extends SmallFile, E = never, R = never>(
     let failure: { error: unknown } | undefined
     let committing: Fiber.RuntimeFiber<ReadonlyArray<CopiedFile<F>>, SmallFileError> | undefined
 
-    const describe = (file: F, offset: number): Promise<ReadonlyArray<DescribedBlock> | ReadonlyArray<DescribedPageRange>> => {
-      const { length, kind } = file
-      if (length === 0) return Promise.resolve([])
-      if (length <= inlineHashLimit) {
-        const chunk = new Uint8Array(memory, offset, length)
-        return Promise.resolve(kind === "block" ? describeBlocks(chunk, 0, 0) : describePageRanges(chunk, 0))
-      }
-      return Effect.runPromise(pool.describe({ kind, memory, byteOffset: offset, length, fileOffset: 0, firstIndex: 0 }))
-    }
+    type Descriptors = ReadonlyArray<DescribedBlock> | ReadonlyArray<DescribedPageRange>
 
-    /** Read a group, hash it, write it (in the I/O thread but the hashing); settles, never rejects. */
+    /**
+     * Read a group, hash it, write it (in the I/O thread but the hashing); settles, never rejects.
+     * Plain loops, no promise per file: at 200,000 files the per-file garbage is what makes the
+     * heap grow (bench/README.md, Memory).
+     */
     const copyGroup = async (group: Group<F>): Promise<void> => {
       const { entries } = group
       const reads = await io.read(entries.map(({ file, offset }) => (file.mtimeMs === undefined ? { source: file.source, offset, length: file.length } : { source: file.source, offset, length: file.length, mtimeMs: file.mtimeMs })))
       const toWrite: Array<Entry<F>> = []
-      const described = await Promise.all(
-        entries.map(async (e, i): Promise<ReadonlyArray<DescribedBlock> | ReadonlyArray<DescribedPageRange> | undefined> => {
-          const r = reads[i]!
-          const { file } = e
-          const shown = file.shownSource ?? file.source
-          if (isError(r)) e.error = ioUnreadable(shown, r.error)
-          else if (isChanged(r)) e.error = new SourceChanged({ path: shown, length: file.length, mtimeMs: file.mtimeMs ?? r.mtimeMs, found: r.changed })
-          else return describe(file, e.offset)
-          return undefined
-        }),
-      )
+      const described: Array<Descriptors | undefined> = new Array(entries.length)
+      let pooled: Array<Promise<void>> | undefined
+      for (let i = 0; i < entries.length; i++) {
+        const e = entries[i]!
+        const r = reads[i]!
+        const { file } = e
+        const { length, kind } = file
+        if (isError(r)) e.error = ioUnreadable(file.shownSource ?? file.source, r.error)
+        else if (isChanged(r)) e.error = new SourceChanged({ path: file.shownSource ?? file.source, length, mtimeMs: file.mtimeMs ?? r.mtimeMs, found: r.changed })
+        else if (length === 0) described[i] = []
+        else if (length <= inlineHashLimit) {
+          const chunk = new Uint8Array(memory, e.offset, length)
+          described[i] = kind === "block" ? describeBlocks(chunk, 0, 0) : describePageRanges(chunk, 0)
+        } else {
+          const job = pool.describe({ kind, memory, byteOffset: e.offset, length, fileOffset: 0, firstIndex: 0 })
+          ;(pooled ??= []).push(Effect.runPromise(job).then((d) => void (described[i] = d)))
+        }
+      }
+      if (pooled !== undefined) await Promise.all(pooled)
       const jobs = []
-      for (const [i, e] of entries.entries()) {
+      for (let i = 0; i < entries.length; i++) {
+        const e = entries[i]!
         const descriptors = described[i]
         if (descriptors === undefined) continue
         e.result = { kind: e.file.kind, file: e.file, descriptors } as CopiedFile<F>
+        e.partial = partialPathOf(e.file.target)
         toWrite.push(e)
-        jobs.push({ partial: partialPathOf(e.file.target), offset: e.offset, length: e.file.length, data: !(e.file.kind === "page" && descriptors.length === 0) })
+        jobs.push({ partial: e.partial, offset: e.offset, length: e.file.length, data: !(e.file.kind === "page" && descriptors.length === 0) })
       }
       const writes = jobs.length > 0 ? await io.write(jobs, durability === "fsync") : []
       for (const [i, e] of toWrite.entries()) {
@@ -256,7 +264,7 @@ export const makeDurableBatch = <F extends SmallFile, E = never, R = never>(
         }
         const syncfs = Effect.zipRight(copyIo.syncFileSystem(options.root), Effect.sync(() => trace?.("syncfs")))
         if (durability === "syncfs") yield* syncfs
-        const renamed = yield* Effect.promise(() => io.rename(batch.map((e) => [partialPathOf(e.file.target), e.file.target] as const)))
+        const renamed = yield* Effect.promise(() => io.rename(batch.map((e) => [e.partial ?? partialPathOf(e.file.target), e.file.target] as const)))
         for (const [i, r] of renamed.entries()) {
           const { file } = batch[i]!
           if (isError(r)) return yield* Effect.fail(ioUnwritable(file.shownTarget ?? file.target, r.error))
@@ -314,7 +322,8 @@ export const makeDurableBatch = <F extends SmallFile, E = never, R = never>(
       })
     })
 
-    const add = (file: F): Effect.Effect<void, SmallFileError | E, R> =>
+    /** `add` when it has to wait, report, fail, commit or make a folder. */
+    const addSlowly = (file: F): Effect.Effect<void, SmallFileError | E, R> =>
       Effect.gen(function* () {
         if (failure) return yield* failed
         yield* deliverIfDone
@@ -340,6 +349,31 @@ export const makeDurableBatch = <F extends SmallFile, E = never, R = never>(
         open.entries.push(entry)
         current.push(entry)
         bytes += file.length
+      })
+
+    /**
+     * Most files need none of `addSlowly`'s effects: this is the same steps as plain code (no
+     * generator per file), handing over to `addSlowly`, before anything changed, at the first
+     * step that needs one.
+     */
+    const add = (file: F): Effect.Effect<void, SmallFileError | E, R> =>
+      Effect.suspend(() => {
+        if (failure !== undefined || (committing !== undefined && committing.unsafePoll() !== null)) return addSlowly(file)
+        const { length } = file
+        if (!Number.isSafeInteger(length) || length < 0 || length > blockSize || (file.kind === "page" && length % pageSize !== 0)) return addSlowly(file)
+        if (current.length >= maxFiles || (current.length > 0 && bytes + length > maxBytes)) return addSlowly(file)
+        if (!knownDirs.has(path.dirname(file.target))) return addSlowly(file)
+        const need = Math.ceil((length + 1) / fileAlign) * fileAlign
+        const full = open !== undefined && (open.entries.length >= groupFiles || open.used + need > arenaBytes)
+        if ((open === undefined || full) && freeArenas.length === 0) return addSlowly(file)
+        if (full) dispatch()
+        open ??= { arena: freeArenas.pop()!, entries: [], used: 0 }
+        const entry: Entry<F> = { file, offset: open.arena * arenaBytes + open.used }
+        open.used += need
+        open.entries.push(entry)
+        current.push(entry)
+        bytes += length
+        return Effect.void
       })
 
     const flush: Effect.Effect<void, SmallFileError | E, R> = Effect.gen(function* () {
